@@ -1,0 +1,684 @@
+//! Per-flow state and the verdict.
+//!
+//! A [`Flow`] is a fixed-size, `Copy` value (256 bytes) that lives wherever
+//! the host keeps its connections: nothing is allocated, nothing points
+//! elsewhere, and no call grows it. Hosts feed each direction's payload in
+//! stream order (a reassembled TCP stream, or UDP datagrams) and read a
+//! [`Verdict`] when they like; the verdict is computed from the state, never
+//! stored beside it.
+
+use crate::config::Config;
+use crate::format;
+use crate::proto::openvpn::{self, OpenVpnTcpWalker};
+use crate::proto::rtp::{self, RtpHeader};
+use crate::proto::ssh::{self, SshWalker};
+use crate::proto::tls::{self, Negotiated, TlsWalker};
+use crate::proto::{self as protocols, plaintext, Facts};
+use crate::stats::ByteStats;
+use crate::verdict::{
+    Alert, AlertSet, Content, DirReport, Direction, Evidence, Format, HandshakeEvidence,
+    MalformReason, Protocol, Verdict,
+};
+
+/// The transport a flow runs over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Transport {
+    /// A byte stream: feed it reassembled, in order.
+    Tcp = 0,
+    /// Datagrams: feed each one whole.
+    Udp = 1,
+}
+
+/// Whether the host saw the flow begin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum FlowStart {
+    /// The start was seen (TCP SYN; for UDP, the first datagram).
+    Observed = 0,
+    /// The flow was picked up in the middle: a key exchange may have happened
+    /// before, so missing one proves nothing and `symmetric_only` is not
+    /// raised on TCP.
+    Midstream = 1,
+}
+
+/// What a direction's protocol walker is doing.
+#[derive(Clone, Copy, Debug)]
+enum Parser {
+    /// Waiting for the first bytes (they wait in the statistics' block
+    /// buffer) to decide what the stream is.
+    Sniff,
+    Tls(TlsWalker),
+    Ssh(SshWalker),
+    OpenVpnTcp(OpenVpnTcpWalker),
+    /// Datagrams, with the last RTP header seen (for confirmation).
+    Datagrams(Option<RtpHeader>),
+    /// Nothing (more) to walk: a cleartext protocol, nothing recognized, a
+    /// walker that finished or failed, or a gap.
+    Idle,
+}
+
+const NOT_DECIDED: u32 = u32::MAX;
+
+/// One direction. 112 bytes.
+#[derive(Clone, Copy, Debug)]
+struct DirState {
+    /// Payload bytes seen, after the verdict too.
+    bytes: u64,
+    stats: ByteStats,
+    parser: Parser,
+    facts: Facts,
+    /// Stream offset where inspection ended, or `NOT_DECIDED`.
+    decided_at: u32,
+    /// `Format` code recognized at the stream start, 0 if none.
+    format: u8,
+    flags: u8,
+}
+
+/// The stream has lost bytes: offsets after this are not stream offsets.
+const DIR_GAP: u8 = 1;
+/// Format detection ran (or cannot run any more).
+const DIR_FORMAT_DONE: u8 = 2;
+
+impl DirState {
+    const fn new(transport: Transport) -> Self {
+        DirState {
+            bytes: 0,
+            stats: ByteStats::new(),
+            parser: match transport {
+                Transport::Tcp => Parser::Sniff,
+                Transport::Udp => Parser::Datagrams(None),
+            },
+            facts: Facts::EMPTY,
+            decided_at: NOT_DECIDED,
+            format: 0,
+            flags: 0,
+        }
+    }
+
+    fn decided(&self) -> bool {
+        self.decided_at != NOT_DECIDED
+    }
+
+    fn decide(&mut self) {
+        if !self.decided() {
+            self.decided_at = self.stats.len();
+        }
+    }
+}
+
+/// Flow flags.
+const FLOW_FINISHED: u8 = 1;
+const FLOW_DECIDED: u8 = 2;
+const FLOW_HANDSHAKE_STARTED: u8 = 4;
+
+/// The engine's state for one flow (both directions). 256 bytes, `Copy`,
+/// no pointers: keep it in any memory you own.
+#[derive(Clone, Copy, Debug)]
+pub struct Flow {
+    dirs: [DirState; 2],
+    first_ts_us: u64,
+    last_ts_us: u64,
+    /// Microseconds from `first_ts_us` to the first hello (saturating).
+    handshake_start_us: u32,
+    client_port: u16,
+    server_port: u16,
+    tls_version: u16,
+    tls_cipher_suite: u16,
+    transport: Transport,
+    start: FlowStart,
+    /// `Protocol` code, 0 if none.
+    protocol: u8,
+    flags: u8,
+}
+
+impl Flow {
+    /// Size of the per-flow state in bytes.
+    pub const SIZE: usize = core::mem::size_of::<Flow>();
+
+    /// A flow from `client_port` to `server_port` that started at `ts_us`
+    /// (microseconds; any epoch, as long as the host keeps to it).
+    pub const fn new(
+        transport: Transport,
+        client_port: u16,
+        server_port: u16,
+        start: FlowStart,
+        ts_us: u64,
+    ) -> Flow {
+        Flow {
+            dirs: [DirState::new(transport), DirState::new(transport)],
+            first_ts_us: ts_us,
+            last_ts_us: ts_us,
+            handshake_start_us: 0,
+            client_port,
+            server_port,
+            tls_version: 0,
+            tls_cipher_suite: 0,
+            transport,
+            start,
+            protocol: 0,
+            flags: 0,
+        }
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// The client and server ports given at creation.
+    pub fn ports(&self) -> (u16, u16) {
+        (self.client_port, self.server_port)
+    }
+
+    /// Whether the engine has stopped inspecting payload. Hosts may then stop
+    /// delivering bytes and call [`Flow::account`] instead; feeding more
+    /// changes nothing but the counters.
+    #[inline]
+    pub fn is_decided(&self) -> bool {
+        self.flags & FLOW_DECIDED != 0
+    }
+
+    /// Counts `len` payload bytes of `dir` without inspecting them.
+    #[inline]
+    pub fn account(&mut self, dir: Direction, len: u64, ts_us: u64) {
+        self.touch(ts_us);
+        let d = &mut self.dirs[dir.index()];
+        d.bytes = d.bytes.saturating_add(len);
+    }
+
+    fn touch(&mut self, ts_us: u64) {
+        // Captures are not always in time order; keep the range.
+        if ts_us < self.first_ts_us {
+            self.first_ts_us = ts_us;
+        }
+        if ts_us > self.last_ts_us {
+            self.last_ts_us = ts_us;
+        }
+    }
+
+    /// Feeds the next payload of `dir`: the next in-order bytes of a TCP
+    /// stream, or one whole UDP datagram.
+    pub fn feed(&mut self, cfg: &Config, dir: Direction, payload: &[u8], ts_us: u64) {
+        self.account(dir, payload.len() as u64, ts_us);
+        if payload.is_empty() || self.is_decided() || self.dirs[dir.index()].decided() {
+            return;
+        }
+        let budget_left = cfg
+            .inspect_budget
+            .saturating_sub(self.dirs[dir.index()].stats.len()) as usize;
+        let inspected = &payload[..payload.len().min(budget_left)];
+        let had_hello = self.any_fact(Facts::HELLO);
+        match self.transport {
+            Transport::Tcp => self.walk_stream(dir, inspected),
+            // A datagram's header is at its start: judge the whole datagram
+            // even when only part of it fits the budget.
+            Transport::Udp => self.walk_datagram(dir, payload),
+        }
+        self.detect_format(dir, inspected);
+        let d = &mut self.dirs[dir.index()];
+        d.stats.update(inspected);
+        if d.stats.len() >= cfg.inspect_budget {
+            d.decide();
+        }
+        if !had_hello && self.any_fact(Facts::HELLO) {
+            self.flags |= FLOW_HANDSHAKE_STARTED;
+            self.handshake_start_us =
+                ts_us.saturating_sub(self.first_ts_us).min(u32::MAX as u64) as u32;
+        }
+        self.update_decided();
+    }
+
+    /// Reports that `len` bytes of `dir`'s stream are missing (a TCP gap).
+    /// Walkers cannot resynchronize and stop; statistics go on.
+    pub fn gap(&mut self, _cfg: &Config, dir: Direction, len: u64, ts_us: u64) {
+        self.touch(ts_us);
+        if len == 0 {
+            return;
+        }
+        let d = &mut self.dirs[dir.index()];
+        d.flags |= DIR_GAP | DIR_FORMAT_DONE;
+        d.parser = Parser::Idle;
+    }
+
+    /// The flow has ended: settle what was waiting for more bytes.
+    pub fn finish(&mut self, _cfg: &Config, ts_us: u64) {
+        self.touch(ts_us);
+        self.settle();
+        self.flags |= FLOW_FINISHED;
+    }
+
+    fn any_fact(&self, bit: u8) -> bool {
+        self.dirs[0].facts.has(bit) || self.dirs[1].facts.has(bit)
+    }
+
+    fn set_protocol(&mut self, p: Protocol) {
+        // The first recognition names the flow; an FTP client's commands
+        // correct a "220" greeting taken for SMTP.
+        if self.protocol == 0 || (p == Protocol::Ftp && self.protocol == Protocol::Smtp as u8) {
+            self.protocol = p as u8;
+        }
+    }
+
+    fn protocol(&self) -> Option<Protocol> {
+        Protocol::from_code(self.protocol)
+    }
+
+    /// The first bytes of `dir`'s stream, when they are all still in the
+    /// statistics' block buffer, followed by `data`.
+    fn prefix<'a>(
+        &self,
+        dir: Direction,
+        data: &[u8],
+        out: &'a mut [u8; format::PREFIX],
+    ) -> Option<&'a [u8]> {
+        let d = &self.dirs[dir.index()];
+        if d.flags & DIR_GAP != 0 || d.stats.len() as usize >= format::PREFIX {
+            return None;
+        }
+        let held = d.stats.pending();
+        let n = held.len();
+        out[..n].copy_from_slice(held);
+        let take = data.len().min(format::PREFIX - n);
+        out[n..n + take].copy_from_slice(&data[..take]);
+        Some(&out[..n + take])
+    }
+
+    fn detect_format(&mut self, dir: Direction, data: &[u8]) {
+        if self.dirs[dir.index()].flags & DIR_FORMAT_DONE != 0 {
+            return;
+        }
+        let mut buf = [0u8; format::PREFIX];
+        let Some(prefix) = self.prefix(dir, data, &mut buf) else {
+            self.dirs[dir.index()].flags |= DIR_FORMAT_DONE;
+            return;
+        };
+        if prefix.len() == format::PREFIX {
+            let f = format::detect(prefix).map_or(0, |f| f as u8);
+            let d = &mut self.dirs[dir.index()];
+            d.format = f;
+            d.flags |= DIR_FORMAT_DONE;
+        }
+    }
+
+    /// TCP: sniff the stream's first bytes, then walk the protocol found.
+    fn walk_stream(&mut self, dir: Direction, data: &[u8]) {
+        let i = dir.index();
+        let offset = self.dirs[i].bytes - data.len() as u64;
+        if let Parser::Sniff = self.dirs[i].parser {
+            let mut buf = [0u8; format::PREFIX];
+            let Some(prefix) = self.prefix(dir, data, &mut buf) else {
+                self.dirs[i].parser = Parser::Idle;
+                return;
+            };
+            if prefix.len() < format::PREFIX {
+                return; // wait for more
+            }
+            self.start_walker(dir, data);
+            return;
+        }
+        self.walk(dir, data, offset);
+    }
+
+    /// Decides the walker from the stream prefix, then walks everything
+    /// held so far plus `data` from offset 0.
+    fn start_walker(&mut self, dir: Direction, data: &[u8]) {
+        let i = dir.index();
+        let mut buf = [0u8; format::PREFIX];
+        let Some(prefix) = self.prefix(dir, data, &mut buf) else {
+            return;
+        };
+        let prefix: &[u8] = prefix;
+        let mut facts = self.dirs[i].facts;
+        let (parser, protocol) = if let Some(total) = tls::sslv2_client_hello(prefix) {
+            (
+                Parser::Tls(TlsWalker::after_sslv2_hello(total, &mut facts)),
+                Some(Protocol::Tls),
+            )
+        } else if tls::starts_record(prefix) {
+            (Parser::Tls(TlsWalker::new()), Some(Protocol::Tls))
+        } else if ssh::starts_banner(prefix) {
+            (Parser::Ssh(SshWalker::new()), Some(Protocol::Ssh))
+        } else if openvpn::starts_tcp(prefix) {
+            (
+                Parser::OpenVpnTcp(OpenVpnTcpWalker::new()),
+                Some(Protocol::OpenVpn),
+            )
+        } else {
+            (Parser::Idle, plaintext::classify_prefix(prefix))
+        };
+        self.dirs[i].facts = facts;
+        self.dirs[i].parser = parser;
+        if let Some(p) = protocol {
+            self.set_protocol(p);
+        }
+        // Replay the held bytes, then the new ones, from stream offset 0.
+        let held_len = self.dirs[i].stats.pending().len();
+        let mut held = [0u8; format::PREFIX];
+        held[..held_len].copy_from_slice(self.dirs[i].stats.pending());
+        self.walk(dir, &held[..held_len], 0);
+        self.walk(dir, data, held_len as u64);
+    }
+
+    fn walk(&mut self, dir: Direction, data: &[u8], offset: u64) {
+        let i = dir.index();
+        let d = &mut self.dirs[i];
+        let result = match &mut d.parser {
+            Parser::Tls(w) => {
+                let mut neg = Negotiated {
+                    version: self.tls_version,
+                    cipher_suite: self.tls_cipher_suite,
+                };
+                let r = w.feed(data, offset, &mut d.facts, &mut neg);
+                self.tls_version = neg.version;
+                self.tls_cipher_suite = neg.cipher_suite;
+                r
+            }
+            Parser::Ssh(w) => w.feed(data, offset, &mut d.facts),
+            Parser::OpenVpnTcp(w) => w
+                .feed(data, &mut d.facts)
+                .map_err(|()| (MalformReason::BadHandshake, offset)),
+            Parser::Sniff | Parser::Datagrams(_) | Parser::Idle => Ok(()),
+        };
+        if let Err((reason, at)) = result {
+            d.facts.set_malformed(reason, at);
+            d.parser = Parser::Idle;
+        }
+    }
+
+    /// UDP: judge one datagram.
+    fn walk_datagram(&mut self, dir: Direction, d: &[u8]) {
+        let i = dir.index();
+        let known = self.protocol();
+        let facts = match (known, protocols::classify_datagram(d)) {
+            (None, Some(g)) => {
+                self.set_protocol(g.protocol);
+                g.facts
+            }
+            (Some(p), Some(g)) if g.protocol == p => g.facts,
+            (Some(Protocol::OpenVpn), _) => openvpn::packet_facts(d),
+            _ => 0,
+        };
+        self.dirs[i].facts.set(facts);
+        // RTP needs two datagrams of one stream to be believed.
+        if let Parser::Datagrams(last) = self.dirs[i].parser {
+            let header = rtp::header(d);
+            if let (Some(prev), Some(next)) = (last, header) {
+                if rtp::continues(prev, next) && self.protocol.eq(&0) {
+                    self.set_protocol(Protocol::Rtp);
+                }
+            }
+            if header.is_some() {
+                self.dirs[i].parser = Parser::Datagrams(header);
+            }
+            if rtp::is_rtcp(d) && self.protocol().is_none() {
+                // RTCP compounds carry a length that must fit: strict enough
+                // alone when it repeats on the next datagram.
+                if last.is_none() {
+                    self.dirs[i].parser = Parser::Datagrams(None);
+                }
+            }
+            if self.protocol() == Some(Protocol::Rtp) {
+                self.dirs[i].facts.set(Facts::FRAMING);
+            }
+        }
+    }
+
+    /// Runs what was waiting for more bytes (short streams) as if the stream
+    /// ended now.
+    fn settle(&mut self) {
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            let i = dir.index();
+            if self.dirs[i].stats.is_empty() {
+                continue;
+            }
+            if let Parser::Sniff = self.dirs[i].parser {
+                self.start_walker(dir, &[]);
+            }
+            if self.dirs[i].flags & DIR_FORMAT_DONE == 0 {
+                let mut buf = [0u8; format::PREFIX];
+                if let Some(p) = self.prefix(dir, &[], &mut buf) {
+                    let f = format::detect(p).map_or(0, |f| f as u8);
+                    self.dirs[i].format = f;
+                }
+                self.dirs[i].flags |= DIR_FORMAT_DONE;
+            }
+        }
+    }
+
+    fn key_exchange_observed(&self) -> bool {
+        self.dirs[0].facts.has(Facts::HELLO) && self.dirs[1].facts.has(Facts::HELLO)
+    }
+
+    fn key_exchange_complete(&self) -> bool {
+        if !self.key_exchange_observed() {
+            return false;
+        }
+        match self.protocol() {
+            // Stream protocols: both sides switched to protected records.
+            Some(Protocol::Tls | Protocol::Ssh) => {
+                self.dirs[0].facts.has(Facts::KEYED) && self.dirs[1].facts.has(Facts::KEYED)
+            }
+            _ => true,
+        }
+    }
+
+    fn update_decided(&mut self) {
+        if self.key_exchange_complete() {
+            self.dirs[0].decide();
+            self.dirs[1].decide();
+        }
+        if self.dirs[0].decided() && self.dirs[1].decided() {
+            self.flags |= FLOW_DECIDED;
+        }
+    }
+
+    /// The verdict as of now. Cheap enough to call per packet, but meant for
+    /// when the flow is decided or ends.
+    pub fn verdict(&self, cfg: &Config) -> Verdict {
+        let mut f = *self;
+        f.settle();
+        f.conclude(cfg)
+    }
+
+    fn conclude(&self, cfg: &Config) -> Verdict {
+        let summaries = [
+            self.dirs[0].stats.summary(cfg.entropy_threshold),
+            self.dirs[1].stats.summary(cfg.entropy_threshold),
+        ];
+        let malformed = [
+            self.dirs[0].facts.malformed(),
+            self.dirs[1].facts.malformed(),
+        ];
+        let kex_observed = self.key_exchange_observed();
+        let kex_complete = self.key_exchange_complete();
+        let raw_protocol = self.protocol();
+        // Framing that broke before any key exchange was a costume, not the
+        // protocol.
+        let protocol = match raw_protocol {
+            Some(p)
+                if p.has_key_exchange()
+                    && !kex_observed
+                    && (malformed[0].is_some() || malformed[1].is_some()) =>
+            {
+                None
+            }
+            p => p,
+        };
+
+        let mut dirs = [DirReport::default(); 2];
+        let mut unexplained = [false; 2];
+        for i in 0..2 {
+            let (d, s) = (&self.dirs[i], &summaries[i]);
+            let fmt = Format::from_code(d.format);
+            let enough = s.bytes >= cfg.min_payload;
+            let innocent_format = fmt.is_some_and(|f| !f.is_ciphertext());
+            let cipher_container = fmt.is_some_and(|f| f.is_ciphertext());
+            unexplained[i] = enough && !innocent_format && (s.high_entropy || cipher_container);
+            dirs[i] = DirReport {
+                bytes: d.bytes,
+                inspected: s.bytes,
+                entropy: enough.then_some(s.entropy),
+                block_shannon: s.block_shannon,
+                block_shannon_random: s.block_shannon_random,
+                collisions: s.collisions,
+                collisions_expected: s.collisions_expected,
+                printable_fraction: s.printable_fraction,
+                longest_printable_run: s.longest_printable_run,
+                mean_popcount: s.mean_popcount,
+                encoding: s.encoding,
+                high_entropy: s.high_entropy && enough,
+                format: fmt,
+                decided_after: d.decided().then_some(d.decided_at as u64),
+            };
+        }
+
+        let mut alerts = AlertSet::EMPTY;
+        let mut evidence = Evidence::default();
+        let high_dir = match unexplained {
+            [true, true] if summaries[1].bytes > summaries[0].bytes => Some(Direction::ToClient),
+            [true, _] => Some(Direction::ToServer),
+            [false, true] => Some(Direction::ToClient),
+            [false, false] => None,
+        };
+
+        // symmetric_only: high entropy that no key exchange explains.
+        let framing_without_handshake = match protocol {
+            Some(p) if p.has_key_exchange() => {
+                self.transport == Transport::Tcp
+                    && self.start == FlowStart::Observed
+                    && !kex_observed
+            }
+            _ => false,
+        };
+        let exempt = match protocol {
+            Some(p) if p.has_key_exchange() => !framing_without_handshake,
+            Some(_) => true, // a cleartext or media protocol frames it
+            None => self.transport == Transport::Tcp && self.start == FlowStart::Midstream,
+        };
+        if let (Some(d), false) = (high_dir, exempt) {
+            alerts.insert(Alert::SymmetricOnly);
+            evidence.high_entropy_direction = Some(d);
+            evidence.framing_without_handshake = framing_without_handshake;
+        }
+
+        let content = if high_dir.is_some() && protocol.is_none_or(|p| p.has_key_exchange()) {
+            Content::Encrypted
+        } else if protocol.is_some_and(|p| p.has_key_exchange()) {
+            Content::Encrypted
+        } else if protocol.is_some() {
+            Content::Plaintext
+        } else if dirs
+            .iter()
+            .any(|d| d.format.is_some_and(|f| !f.is_ciphertext()))
+        {
+            Content::Compressed
+        } else if summaries
+            .iter()
+            .all(|s| s.bytes == 0 || s.printable_fraction >= 0.9)
+            && summaries.iter().any(|s| s.bytes > 0)
+        {
+            Content::Plaintext
+        } else {
+            Content::Unknown
+        };
+
+        if matches!(protocol, Some(Protocol::Tls | Protocol::Quic))
+            && !cfg.ports.tls.contains(self.server_port)
+        {
+            alerts.insert(Alert::TlsUnexpectedPort);
+            evidence.server_port = Some(self.server_port);
+        }
+        if content == Content::Encrypted && cfg.ports.plaintext.contains(self.server_port) {
+            alerts.insert(Alert::EncryptedOnPlaintextPort);
+            evidence.server_port = Some(self.server_port);
+            if evidence.high_entropy_direction.is_none() {
+                evidence.high_entropy_direction = high_dir;
+            }
+        }
+
+        // Handshake anomalies.
+        let malformed_dir = match malformed {
+            [Some(m), _] => Some((Direction::ToServer, m)),
+            [None, Some(m)] => Some((Direction::ToClient, m)),
+            [None, None] => None,
+        };
+        if let (Some((dir, (reason, offset))), Some(p)) = (malformed_dir, raw_protocol) {
+            alerts.insert(Alert::HandshakeMalformed);
+            evidence.handshake = Some(HandshakeEvidence {
+                protocol: p,
+                direction: dir,
+                offset,
+                reason: Some(reason),
+                elapsed_us: 0,
+            });
+        }
+        let started = self.flags & FLOW_HANDSHAKE_STARTED != 0;
+        let hs_start = self
+            .first_ts_us
+            .saturating_add(self.handshake_start_us as u64);
+        let elapsed = self.last_ts_us.saturating_sub(hs_start);
+        let timed_out = elapsed >= cfg.handshake_timeout_us;
+        let finished = self.flags & FLOW_FINISHED != 0;
+        if let (true, false, None, Some(p)) = (started, kex_complete, malformed_dir, protocol) {
+            if finished || timed_out {
+                let dir = if self.dirs[0].facts.has(Facts::HELLO) {
+                    Direction::ToServer
+                } else {
+                    Direction::ToClient
+                };
+                let fatal = self.any_fact(Facts::FATAL_ALERT);
+                alerts.insert(Alert::HandshakeIncomplete);
+                evidence.handshake = Some(HandshakeEvidence {
+                    protocol: p,
+                    direction: dir,
+                    offset: self.dirs[dir.index()].bytes,
+                    reason: fatal.then_some(MalformReason::FatalAlert),
+                    elapsed_us: elapsed,
+                });
+            }
+        }
+
+        let tls_version =
+            (protocol == Some(Protocol::Tls) && self.tls_version != 0).then_some(self.tls_version);
+        let tls_cipher_suite =
+            (tls_version.is_some() && self.tls_cipher_suite != 0).then_some(self.tls_cipher_suite);
+        if let (Some(v), Some(c)) = (tls_version, tls_cipher_suite) {
+            if v < 0x0304 && rsa_key_exchange(c) {
+                alerts.insert(Alert::RsaKeyExchange);
+                evidence.cipher_suite = Some(c);
+            }
+        }
+
+        let (client, server) = (self.dirs[0].bytes, self.dirs[1].bytes);
+        let ratio = client as f32 / server.max(1) as f32;
+        if client >= cfg.volume_threshold && ratio >= cfg.asymmetry_ratio {
+            alerts.insert(Alert::TrafficAsymmetry);
+            evidence.asymmetry_ratio = Some(ratio);
+        }
+
+        Verdict {
+            protocol,
+            content,
+            alerts,
+            evidence,
+            dirs,
+            key_exchange_complete: kex_complete,
+            tls_version,
+            tls_cipher_suite,
+            decided: self.is_decided(),
+            first_ts_us: self.first_ts_us,
+            last_ts_us: self.last_ts_us,
+        }
+    }
+}
+
+/// Whether TLS cipher suite `id` uses RSA key transport (no forward secrecy),
+/// per the IANA registry as tls-parser carries it.
+fn rsa_key_exchange(id: u16) -> bool {
+    use tls_parser::{TlsCipherKx, TlsCipherSuite};
+    TlsCipherSuite::from_id(id).is_some_and(|c| c.kx == TlsCipherKx::Rsa)
+}
+
+#[cfg(test)]
+mod tests;

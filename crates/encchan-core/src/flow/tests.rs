@@ -1,0 +1,165 @@
+use super::*;
+
+fn xorshift_fill(seed: u64, out: &mut [u8]) {
+    let mut x = seed | 1;
+    for b in out.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = (x >> 24) as u8;
+    }
+}
+
+#[test]
+fn state_is_at_most_256_bytes() {
+    assert!(Flow::SIZE <= 256, "Flow is {} bytes", Flow::SIZE);
+}
+
+fn run(transport: Transport, port: u16, chunks: &[(Direction, &[u8])], step: usize) -> Verdict {
+    let cfg = Config::default();
+    let mut flow = Flow::new(transport, 40000, port, FlowStart::Observed, 1_000_000);
+    let mut ts = 1_000_000;
+    for (dir, bytes) in chunks {
+        for piece in bytes.chunks(step.max(1)) {
+            ts += 10;
+            flow.feed(&cfg, *dir, piece, ts);
+        }
+    }
+    flow.finish(&cfg, ts + 10);
+    flow.verdict(&cfg)
+}
+
+#[test]
+fn ciphertext_without_handshake_is_symmetric_only() {
+    let mut c = [0u8; 700];
+    let mut s = [0u8; 3000];
+    xorshift_fill(1, &mut c);
+    xorshift_fill(2, &mut s);
+    for step in [1, 13, 1460] {
+        let v = run(
+            Transport::Tcp,
+            4444,
+            &[(Direction::ToServer, &c), (Direction::ToClient, &s)],
+            step,
+        );
+        assert!(
+            v.alerts.contains(Alert::SymmetricOnly),
+            "step {step}: {v:?}"
+        );
+        assert_eq!(v.content, Content::Encrypted);
+        assert_eq!(v.protocol, None);
+        assert_eq!(v.evidence.high_entropy_direction, Some(Direction::ToClient));
+    }
+}
+
+#[test]
+fn verdict_does_not_depend_on_chunking() {
+    let mut data = [0u8; 5000];
+    xorshift_fill(9, &mut data[300..]);
+    data[..300].copy_from_slice(&[b'A'; 300]);
+    let whole = run(Transport::Tcp, 9000, &[(Direction::ToServer, &data)], 5000);
+    for step in [1, 2, 31, 32, 33, 999] {
+        let v = run(Transport::Tcp, 9000, &[(Direction::ToServer, &data)], step);
+        assert_eq!(v.alerts, whole.alerts);
+        assert_eq!(v.dirs[0].entropy, whole.dirs[0].entropy);
+        assert_eq!(v.dirs[0].collisions, whole.dirs[0].collisions);
+    }
+}
+
+#[test]
+fn text_and_compressed_are_not_flagged() {
+    let text = b"USER anonymous\r\nPASS guest\r\nLIST\r\nRETR readme.txt\r\nQUIT\r\n";
+    let v = run(Transport::Tcp, 2121, &[(Direction::ToServer, text)], 7);
+    assert!(v.alerts.is_empty(), "{v:?}");
+    // A gzip member (real header, fixed-Huffman block) followed by bytes.
+    let mut gz = [0u8; 2000];
+    xorshift_fill(3, &mut gz);
+    // `printf 'hello hello hello\n' | gzip -c -n`: a whole member.
+    gz[..29].copy_from_slice(&[
+        0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xcb, 0x48, 0xcd, 0xc9, 0xc9,
+        0x57, 0xc8, 0x40, 0x90, 0x5c, 0x00, 0x3b, 0x7c, 0x8a, 0xdf, 0x12, 0x00, 0x00, 0x00,
+    ]);
+    let v = run(Transport::Tcp, 9001, &[(Direction::ToClient, &gz)], 100);
+    assert_eq!(v.dirs[1].format, Some(Format::Gzip));
+    assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert_eq!(v.content, Content::Compressed);
+}
+
+#[test]
+fn openssl_salted_is_symmetric_even_when_short() {
+    let mut m = [0u8; 48];
+    xorshift_fill(4, &mut m);
+    m[..8].copy_from_slice(b"Salted__");
+    let v = run(Transport::Tcp, 8081, &[(Direction::ToServer, &m)], 48);
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert_eq!(v.dirs[0].format, Some(Format::OpensslSalted));
+}
+
+#[test]
+fn midstream_tcp_is_not_called_symmetric() {
+    let cfg = Config::default();
+    let mut d = [0u8; 2000];
+    xorshift_fill(5, &mut d);
+    let mut flow = Flow::new(Transport::Tcp, 40000, 22, FlowStart::Midstream, 0);
+    flow.feed(&cfg, Direction::ToClient, &d, 1);
+    flow.finish(&cfg, 2);
+    let v = flow.verdict(&cfg);
+    assert!(!v.alerts.contains(Alert::SymmetricOnly));
+    assert_eq!(v.content, Content::Encrypted);
+}
+
+#[test]
+fn fake_tls_prefix_then_random_is_flagged_not_tls() {
+    // A plausible ClientHello record header + message header, then noise.
+    let mut c = [0u8; 1500];
+    xorshift_fill(6, &mut c);
+    c[..9].copy_from_slice(&[22, 3, 1, 0x02, 0x00, 1, 0, 0x01, 0xfc]);
+    let mut s = [0u8; 1500];
+    xorshift_fill(7, &mut s);
+    let v = run(
+        Transport::Tcp,
+        443,
+        &[(Direction::ToServer, &c), (Direction::ToClient, &s)],
+        200,
+    );
+    assert_eq!(v.protocol, None, "{v:?}");
+    assert!(v.alerts.contains(Alert::SymmetricOnly));
+    assert!(v.alerts.contains(Alert::HandshakeMalformed));
+}
+
+#[test]
+fn early_verdict_stops_inspection_but_keeps_counting() {
+    let cfg = Config::default();
+    let mut d = [0u8; 1460];
+    xorshift_fill(8, &mut d);
+    let mut flow = Flow::new(Transport::Udp, 5000, 6000, FlowStart::Observed, 0);
+    for k in 0..10 {
+        flow.feed(&cfg, Direction::ToServer, &d, k);
+        flow.feed(&cfg, Direction::ToClient, &d, k);
+    }
+    assert!(flow.is_decided());
+    let before = flow.verdict(&cfg);
+    let snapshot = flow;
+    let late = b"plain text now plain text now plain text now";
+    flow.feed(&cfg, Direction::ToServer, late, 20);
+    let after = flow.verdict(&cfg);
+    assert_eq!(
+        after.dirs[0].bytes,
+        before.dirs[0].bytes + late.len() as u64
+    );
+    assert_eq!(after.dirs[0].entropy, before.dirs[0].entropy);
+    assert_eq!(after.alerts, before.alerts);
+    assert_eq!(before.dirs[0].decided_after, Some(4096));
+    assert_eq!(core::mem::size_of_val(&snapshot), Flow::SIZE);
+}
+
+#[test]
+fn client_heavy_volume_is_asymmetric() {
+    let cfg = Config::default();
+    let mut flow = Flow::new(Transport::Tcp, 40000, 443, FlowStart::Observed, 0);
+    flow.account(Direction::ToServer, 5 << 20, 1);
+    flow.account(Direction::ToClient, 100_000, 2);
+    let v = flow.verdict(&cfg);
+    assert!(v.alerts.contains(Alert::TrafficAsymmetry));
+    assert!(v.evidence.asymmetry_ratio.unwrap() > 50.0);
+}

@@ -1,0 +1,74 @@
+//! QUIC long-header packets (RFC 9000 §17.2, RFC 9369 for v2) and Google QUIC's
+//! version-tagged public header.
+//!
+//! The Initial's payload is protected with keys derived from public values, so
+//! the TLS handshake inside is not read here: the long header's structure,
+//! a known version and sane connection-ID lengths identify the exchange, and a
+//! long header from the other side answers it.
+
+use super::{be32, Datagram, Facts};
+use crate::verdict::Protocol;
+
+fn known_version(v: u32) -> bool {
+    v == 1                                // QUIC v1
+        || v == 0x6b33_43cf               // QUIC v2
+        || v & 0xffff_ff00 == 0xff00_0000 // IETF drafts
+        || v & 0x0f0f_0f0f == 0x0a0a_0a0a // reserved greasing versions
+        || v & 0xffff_0000 == 0x5130_0000 // Google "Q0xx"
+        || v & 0xffff_0000 == 0x5430_0000 // Google "T0xx"
+        || v == 0x709a_50c4 // mvfst
+        || v & 0xffff_ff00 == 0xfaceb000 // mvfst experiments
+}
+
+pub(crate) fn classify(d: &[u8]) -> Option<Datagram> {
+    let b0 = *d.first()?;
+    if b0 & 0x80 != 0 {
+        // IETF long header: form bit, (fixed bit), type, version, DCID, SCID.
+        let version = be32(d, 1)?;
+        if version == 0 {
+            // Version negotiation: framing, not a hello.
+            return Some(Datagram::new(Protocol::Quic, Facts::FRAMING));
+        }
+        if b0 & 0x40 == 0 || !known_version(version) {
+            return None;
+        }
+        let dcid_len = *d.get(5)? as usize;
+        if dcid_len > 20 {
+            return None;
+        }
+        let scid_len = *d.get(6 + dcid_len)? as usize;
+        if scid_len > 20 || d.len() < 7 + dcid_len + scid_len + 4 {
+            return None;
+        }
+        return Some(Datagram::new(Protocol::Quic, Facts::HELLO | Facts::FRAMING));
+    }
+    // Google QUIC (Q043 and older) public header: flags with the version bit,
+    // 8-byte connection ID, then "Q0xx".
+    if b0 & 0x01 != 0 && b0 & 0x08 != 0 && b0 & 0x80 == 0 {
+        let v = d.get(9..13)?;
+        if v[0] == b'Q' && v[1..].iter().all(u8::is_ascii_digit) {
+            return Some(Datagram::new(Protocol::Quic, Facts::HELLO | Facts::FRAMING));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_is_recognized() {
+        let mut d = [0u8; 1200];
+        d[0] = 0xc3;
+        d[1..5].copy_from_slice(&1u32.to_be_bytes());
+        d[5] = 8;
+        d[14] = 0;
+        assert_eq!(classify(&d).map(|g| g.protocol), Some(Protocol::Quic));
+        d[5] = 21;
+        assert_eq!(classify(&d), None);
+        d[5] = 8;
+        d[1..5].copy_from_slice(&0x1234_5678u32.to_be_bytes());
+        assert_eq!(classify(&d), None);
+    }
+}

@@ -1,0 +1,15 @@
+//! STUN/TURN (RFC 8489 §5): two zero bits, a length that fits the datagram
+//! in 4-byte units, and the magic cookie.
+
+use super::{be16, be32, Datagram, Facts};
+use crate::verdict::Protocol;
+
+const MAGIC_COOKIE: u32 = 0x2112_a442;
+
+pub(crate) fn classify(d: &[u8]) -> Option<Datagram> {
+    if d.len() < 20 || d[0] & 0xc0 != 0 || be32(d, 4)? != MAGIC_COOKIE {
+        return None;
+    }
+    let len = be16(d, 2)? as usize;
+    (len % 4 == 0 && 20 + len == d.len()).then_some(Datagram::new(Protocol::Stun, Facts::FRAMING))
+}
