@@ -109,10 +109,12 @@ impl Default for PortProfiles {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// Entropy threshold in bits per byte (collision entropy, see
-    /// [`crate::stats`]). Default 7.0: ciphertext and compressed data estimate
-    /// 8.0 ± a few hundredths over a few KiB, English text ~4, x86 code and
-    /// protocol headers 5–6.5. 7.0 leaves room for a readable header or length
-    /// prefixes in front of ciphertext (`Salted__` + salt, OpenPGP packets).
+    /// [`crate::stats`]). Default 7.5: ciphertext and compressed data estimate
+    /// 8.0 ± 0.1 over a few KiB, English text ~4, x86 code and protocol
+    /// headers 5–6.5, and structured binary protocols that carry pieces of
+    /// ciphertext (Kerberos, game protocols) 7.0–7.4 on the real captures we
+    /// test against. The test is one-sided and lenient on short payloads, so
+    /// a 64-byte ciphertext behind a length prefix or `Salted__` still passes.
     pub entropy_threshold: f32,
     /// Bytes a direction must carry before its entropy counts. Default 32:
     /// below that a short login or banner is not evidence either way.
@@ -137,7 +139,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            entropy_threshold: 7.0,
+            entropy_threshold: 7.5,
             min_payload: 32,
             inspect_budget: 4096,
             handshake_timeout_us: 10_000_000,

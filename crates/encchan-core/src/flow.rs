@@ -13,7 +13,7 @@ use crate::proto::openvpn::{self, OpenVpnTcpWalker};
 use crate::proto::rtp::{self, RtpHeader};
 use crate::proto::ssh::{self, SshWalker};
 use crate::proto::tls::{self, Negotiated, TlsWalker};
-use crate::proto::{self as protocols, plaintext, Facts};
+use crate::proto::{self as protocols, framed, plaintext, Facts};
 use crate::stats::ByteStats;
 use crate::verdict::{
     Alert, AlertSet, Content, DirReport, Direction, Evidence, Format, HandshakeEvidence,
@@ -51,8 +51,9 @@ enum Parser {
     Tls(TlsWalker),
     Ssh(SshWalker),
     OpenVpnTcp(OpenVpnTcpWalker),
-    /// Datagrams, with the last RTP header seen (for confirmation).
-    Datagrams(Option<RtpHeader>),
+    /// Datagrams, with the last RTP header seen (for confirmation) and
+    /// how many datagrams in a row had QUIC's short-header shape.
+    Datagrams(Option<RtpHeader>, u8),
     /// Nothing (more) to walk: a cleartext protocol, nothing recognized, a
     /// walker that finished or failed, or a gap.
     Idle,
@@ -87,7 +88,7 @@ impl DirState {
             stats: ByteStats::new(),
             parser: match transport {
                 Transport::Tcp => Parser::Sniff,
-                Transport::Udp => Parser::Datagrams(None),
+                Transport::Udp => Parser::Datagrams(None, 0),
             },
             facts: Facts::EMPTY,
             decided_at: NOT_DECIDED,
@@ -345,7 +346,10 @@ impl Flow {
                 Some(Protocol::OpenVpn),
             )
         } else {
-            (Parser::Idle, plaintext::classify_prefix(prefix))
+            (
+                Parser::Idle,
+                plaintext::classify_prefix(prefix).or_else(|| framed::classify_stream(prefix)),
+            )
         };
         self.dirs[i].facts = facts;
         self.dirs[i].parser = parser;
@@ -378,7 +382,7 @@ impl Flow {
             Parser::OpenVpnTcp(w) => w
                 .feed(data, &mut d.facts)
                 .map_err(|()| (MalformReason::BadHandshake, offset)),
-            Parser::Sniff | Parser::Datagrams(_) | Parser::Idle => Ok(()),
+            Parser::Sniff | Parser::Datagrams(..) | Parser::Idle => Ok(()),
         };
         if let Err((reason, at)) = result {
             d.facts.set_malformed(reason, at);
@@ -401,26 +405,27 @@ impl Flow {
         };
         self.dirs[i].facts.set(facts);
         // RTP needs two datagrams of one stream to be believed.
-        if let Parser::Datagrams(last) = self.dirs[i].parser {
+        if let Parser::Datagrams(last, short_run) = self.dirs[i].parser {
             let header = rtp::header(d);
-            if let (Some(prev), Some(next)) = (last, header) {
-                if rtp::continues(prev, next) && self.protocol.eq(&0) {
+            if let (Some(prev), Some(next), None) = (last, header, self.protocol()) {
+                if rtp::continues(prev, next) {
                     self.set_protocol(Protocol::Rtp);
-                }
-            }
-            if header.is_some() {
-                self.dirs[i].parser = Parser::Datagrams(header);
-            }
-            if rtp::is_rtcp(d) && self.protocol().is_none() {
-                // RTCP compounds carry a length that must fit: strict enough
-                // alone when it repeats on the next datagram.
-                if last.is_none() {
-                    self.dirs[i].parser = Parser::Datagrams(None);
                 }
             }
             if self.protocol() == Some(Protocol::Rtp) {
                 self.dirs[i].facts.set(Facts::FRAMING);
             }
+            // QUIC 1-RTT packets: form bit clear, fixed bit set. A quarter of
+            // random first bytes look like that, so only a run counts, and
+            // only on a port profiled for QUIC (see `conclude`).
+            let short_run = match d.first() {
+                Some(b) if b & 0xc0 == 0x40 && short_run != u8::MAX => {
+                    short_run.saturating_add(1).min(254)
+                }
+                Some(b) if b & 0x80 != 0 && short_run != u8::MAX => short_run,
+                _ => u8::MAX,
+            };
+            self.dirs[i].parser = Parser::Datagrams(header.or(last), short_run);
         }
     }
 
@@ -444,6 +449,20 @@ impl Flow {
                 self.dirs[i].flags |= DIR_FORMAT_DONE;
             }
         }
+    }
+
+    /// A UDP flow to a port profiled for QUIC whose datagrams, both ways,
+    /// kept QUIC's short-header shape: a QUIC connection picked up after its
+    /// handshake.
+    fn quic_short_headers(&self, cfg: &Config) -> bool {
+        let run = |d: &DirState| match d.parser {
+            Parser::Datagrams(_, n) => (2..u8::MAX).contains(&n),
+            _ => false,
+        };
+        self.transport == Transport::Udp
+            && cfg.ports.tls.contains(self.server_port)
+            && run(&self.dirs[0])
+            && run(&self.dirs[1])
     }
 
     fn key_exchange_observed(&self) -> bool {
@@ -492,7 +511,9 @@ impl Flow {
         ];
         let kex_observed = self.key_exchange_observed();
         let kex_complete = self.key_exchange_complete();
-        let raw_protocol = self.protocol();
+        let raw_protocol = self
+            .protocol()
+            .or_else(|| self.quic_short_headers(cfg).then_some(Protocol::Quic));
         // Framing that broke before any key exchange was a costume, not the
         // protocol.
         let protocol = match raw_protocol {

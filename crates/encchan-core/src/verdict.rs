@@ -46,11 +46,25 @@ pub enum Protocol {
     Rtsp = 17,
     /// BitTorrent peer wire.
     BitTorrent = 18,
+    /// Kerberos (its tickets are symmetric ciphertext, keyed by the KDC).
+    Kerberos = 19,
+    /// LDAP / CLDAP (BER messages).
+    Ldap = 20,
+    /// SMB over NetBIOS session service or direct TCP.
+    Smb = 21,
+    /// PostgreSQL wire protocol.
+    Postgres = 22,
+    /// MySQL wire protocol.
+    Mysql = 23,
+    /// RDP (TPKT/X.224), which may upgrade to TLS.
+    Rdp = 24,
+    /// Zabbix agent/server protocol (`ZBXD` header).
+    Zabbix = 25,
 }
 
 impl Protocol {
     /// Every protocol, in code order.
-    pub const ALL: [Protocol; 18] = [
+    pub const ALL: [Protocol; 25] = [
         Protocol::Tls,
         Protocol::Ssh,
         Protocol::Quic,
@@ -69,6 +83,13 @@ impl Protocol {
         Protocol::Sip,
         Protocol::Rtsp,
         Protocol::BitTorrent,
+        Protocol::Kerberos,
+        Protocol::Ldap,
+        Protocol::Smb,
+        Protocol::Postgres,
+        Protocol::Mysql,
+        Protocol::Rdp,
+        Protocol::Zabbix,
     ];
 
     /// Lower-case name used in logs (`"tls"`, `"ssh"` …).
@@ -92,6 +113,13 @@ impl Protocol {
             Protocol::Sip => "sip",
             Protocol::Rtsp => "rtsp",
             Protocol::BitTorrent => "bittorrent",
+            Protocol::Kerberos => "kerberos",
+            Protocol::Ldap => "ldap",
+            Protocol::Smb => "smb",
+            Protocol::Postgres => "postgres",
+            Protocol::Mysql => "mysql",
+            Protocol::Rdp => "rdp",
+            Protocol::Zabbix => "zabbix",
         }
     }
 

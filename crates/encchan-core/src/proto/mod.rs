@@ -10,6 +10,7 @@
 
 pub(crate) mod dns;
 pub(crate) mod dtls;
+pub(crate) mod framed;
 pub(crate) mod ike;
 pub(crate) mod openvpn;
 pub(crate) mod plaintext;
@@ -107,8 +108,10 @@ pub(crate) fn classify_datagram(d: &[u8]) -> Option<Datagram> {
         .or_else(|| dtls::classify(d))
         .or_else(|| quic::classify(d))
         .or_else(|| dns::classify(d))
+        .or_else(|| framed::classify_datagram(d))
         .or_else(|| openvpn::classify(d))
         .or_else(|| plaintext::classify_datagram(d))
+        .or_else(|| rtp::is_rtcp(d).then_some(Datagram::new(Protocol::Rtp, Facts::FRAMING)))
 }
 
 /// Reads a big-endian u16 at `at`, if present.

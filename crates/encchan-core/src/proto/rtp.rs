@@ -38,11 +38,20 @@ pub(crate) fn continues(prev: RtpHeader, next: RtpHeader) -> bool {
     prev.ssrc == next.ssrc && next.seq.wrapping_sub(prev.seq).wrapping_sub(1) < 64
 }
 
-/// Whether `d` is an RTCP compound packet's first packet (SR, RR, SDES,
-/// BYE, APP) with a length that fits.
+/// Whether `d` is an RTCP compound packet: every packet version 2 with a
+/// known type (SR, RR, SDES, BYE, APP, RTPFB, PSFB, XR), and the lengths add
+/// up to the datagram exactly.
 pub(crate) fn is_rtcp(d: &[u8]) -> bool {
-    d.len() >= 8
-        && d[0] >> 6 == 2
-        && (200..=206).contains(&d[1])
-        && (be16(d, 2).unwrap_or(u16::MAX) as usize + 1) * 4 <= d.len()
+    let mut at = 0;
+    while at < d.len() {
+        let (Some(&b0), Some(&pt), Some(words)) = (d.get(at), d.get(at + 1), be16(d, at + 2))
+        else {
+            return false;
+        };
+        if b0 >> 6 != 2 || !(200..=207).contains(&pt) {
+            return false;
+        }
+        at += (words as usize + 1) * 4;
+    }
+    at == d.len() && !d.is_empty()
 }
