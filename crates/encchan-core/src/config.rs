@@ -177,14 +177,17 @@ impl core::fmt::Display for ConfigError {
 impl Config {
     /// Checks the ranges the engine relies on.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !(self.entropy_threshold > 0.0 && self.entropy_threshold <= 8.0) {
+        if self.entropy_threshold.is_nan()
+            || self.entropy_threshold <= 0.0
+            || self.entropy_threshold > 8.0
+        {
             return Err(ConfigError::EntropyThreshold);
         }
         if !(64..=65536).contains(&self.inspect_budget) {
             return Err(ConfigError::InspectBudget);
         }
-        // `!(x >= 1)` also refuses NaN.
-        if !(self.asymmetry_ratio >= 1.0) {
+        // NaN compares as neither: refuse it too.
+        if self.asymmetry_ratio.is_nan() || self.asymmetry_ratio < 1.0 {
             return Err(ConfigError::AsymmetryRatio);
         }
         if self.min_payload > self.inspect_budget {

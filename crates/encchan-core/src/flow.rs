@@ -133,6 +133,9 @@ pub struct Flow {
     flags: u8,
 }
 
+// The per-flow budget is part of the design: the build fails if it grows.
+const _: () = assert!(core::mem::size_of::<Flow>() <= 256);
+
 impl Flow {
     /// Size of the per-flow state in bytes.
     pub const SIZE: usize = core::mem::size_of::<Flow>();
@@ -583,9 +586,8 @@ impl Flow {
             evidence.framing_without_handshake = framing_without_handshake;
         }
 
-        let content = if high_dir.is_some() && protocol.is_none_or(|p| p.has_key_exchange()) {
-            Content::Encrypted
-        } else if protocol.is_some_and(|p| p.has_key_exchange()) {
+        let kex_protocol = protocol.is_some_and(|p| p.has_key_exchange());
+        let content = if kex_protocol || (high_dir.is_some() && protocol.is_none()) {
             Content::Encrypted
         } else if protocol.is_some() {
             Content::Plaintext

@@ -10,11 +10,6 @@ fn xorshift_fill(seed: u64, out: &mut [u8]) {
     }
 }
 
-#[test]
-fn state_is_at_most_256_bytes() {
-    assert!(Flow::SIZE <= 256, "Flow is {} bytes", Flow::SIZE);
-}
-
 fn run(transport: Transport, port: u16, chunks: &[(Direction, &[u8])], step: usize) -> Verdict {
     let cfg = Config::default();
     let mut flow = Flow::new(transport, 40000, port, FlowStart::Observed, 1_000_000);

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting, lints, the Rust workspace
+# (core, C ABI with its C program under valgrind, bindgen check, CLI), and
+# the integration tests against real tools when they are installed.
+#
+# Installs its Debian dependencies when they are missing (needs root or
+# sudo); set ENCCHAN_NO_INSTALL=1 to skip that.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(libclang-dev clang valgrind tcpdump)
+missing=()
+for p in "${apt_packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ] && [ -z "${ENCCHAN_NO_INSTALL:-}" ]; then
+    echo "==> installing ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "==> cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "==> cargo test --workspace"
+cargo test --workspace --locked
