@@ -21,6 +21,8 @@ use encchan_core::{
     Alert, Config, Content, DirReport, Direction, Encoding, Flow, FlowStart, Format, MalformReason,
     Protocol, Transport, Verdict,
 };
+use std::ffi::CString;
+use std::sync::OnceLock;
 
 /// Version of this ABI. Bumped on any incompatible change to a function or
 /// struct below; hosts pass the version they were built against.
@@ -658,101 +660,82 @@ pub unsafe extern "C" fn encchan_looks_like_tls(data: *const u8, len: usize) -> 
     .unwrap_or(false)
 }
 
-fn c_name(name: Option<&'static str>) -> *const c_char {
-    // Every name below is a NUL-terminated static.
-    match name {
-        Some(n) => n.as_ptr() as *const c_char,
-        None => c"".as_ptr(),
-    }
+/// NUL-terminated copies of every name the core hands out, built once from
+/// the core's own names (so none can be missing or differ).
+fn c_names() -> &'static [(&'static str, CString)] {
+    static NAMES: OnceLock<Vec<(&'static str, CString)>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let names = Alert::ALL
+            .iter()
+            .map(|a| a.name())
+            .chain(Protocol::ALL.iter().map(|p| p.name()))
+            .chain(CONTENTS.iter().map(|c| c.name()))
+            .chain(FORMATS.iter().map(|f| f.name()))
+            .chain(REASONS.iter().map(|r| r.name()))
+            .chain(ENCODINGS.iter().map(|e| e.name()));
+        names
+            .map(|n| (n, CString::new(n).expect("names hold no NUL")))
+            .collect()
+    })
 }
 
-macro_rules! cstr_names {
-    ($($variant:expr => $s:literal),* $(,)?) => {
-        |x| -> Option<&'static str> { $(if x == $variant { return Some(concat!($s, "\0")); })* None }
-    };
+fn c_name(name: Option<&'static str>) -> *const c_char {
+    let found = name.and_then(|n| c_names().iter().find(|(k, _)| *k == n));
+    match found {
+        Some((_, c)) => c.as_ptr(),
+        None => c"".as_ptr(),
+    }
 }
 
 /// Name of alert bit `bit` (0–6), e.g. "symmetric_only"; "" if unknown.
 #[no_mangle]
 pub extern "C" fn encchan_alert_name(bit: u32) -> *const c_char {
-    let name = Alert::ALL
-        .iter()
-        .find(|a| **a as u32 == bit)
-        .map(|a| a.name());
-    c_name(name.and_then(|n| {
-        NAMES
+    c_name(
+        Alert::ALL
             .iter()
-            .find(|s| s.trim_end_matches('\0') == n)
-            .copied()
-    }))
+            .find(|a| **a as u32 == bit)
+            .map(|a| a.name()),
+    )
 }
 
 /// Name of a protocol code, e.g. "tls"; "" if none.
 #[no_mangle]
 pub extern "C" fn encchan_protocol_name(code: u8) -> *const c_char {
-    let name = Protocol::from_code(code).map(|p| p.name());
-    c_name(name.and_then(|n| {
-        NAMES
-            .iter()
-            .find(|s| s.trim_end_matches('\0') == n)
-            .copied()
-    }))
+    c_name(Protocol::from_code(code).map(|p| p.name()))
 }
 
 /// Name of a content code, e.g. "encrypted".
 #[no_mangle]
 pub extern "C" fn encchan_content_name(code: u8) -> *const c_char {
-    let f = cstr_names!(
-        Content::Unknown as u8 => "unknown",
-        Content::Plaintext as u8 => "plaintext",
-        Content::Compressed as u8 => "compressed",
-        Content::Encrypted as u8 => "encrypted",
-    );
-    c_name(f(code))
+    c_name(
+        CONTENTS
+            .iter()
+            .find(|c| **c as u8 == code)
+            .map(|c| c.name()),
+    )
 }
 
 /// Name of a format code, e.g. "gzip"; "" if none.
 #[no_mangle]
 pub extern "C" fn encchan_format_name(code: u8) -> *const c_char {
-    let name = FORMATS.iter().find(|f| **f as u8 == code).map(|f| f.name());
-    c_name(name.and_then(|n| {
-        NAMES
-            .iter()
-            .find(|s| s.trim_end_matches('\0') == n)
-            .copied()
-    }))
+    c_name(FORMATS.iter().find(|f| **f as u8 == code).map(|f| f.name()))
 }
 
 /// Name of a handshake malformation reason code; "" if none.
 #[no_mangle]
 pub extern "C" fn encchan_reason_name(code: u8) -> *const c_char {
-    let name = REASONS.iter().find(|r| **r as u8 == code).map(|r| r.name());
-    c_name(name.and_then(|n| {
-        NAMES
-            .iter()
-            .find(|s| s.trim_end_matches('\0') == n)
-            .copied()
-    }))
+    c_name(REASONS.iter().find(|r| **r as u8 == code).map(|r| r.name()))
 }
 
 /// Name of an encoding code ("raw", "base64", "base32", "hex").
 #[no_mangle]
 pub extern "C" fn encchan_encoding_name(code: u8) -> *const c_char {
-    let name = [
-        Encoding::Raw,
-        Encoding::Base64,
-        Encoding::Base32,
-        Encoding::Hex,
-    ]
-    .iter()
-    .find(|e| **e as u8 == code)
-    .map(|e| e.name());
-    c_name(name.and_then(|n| {
-        NAMES
+    c_name(
+        ENCODINGS
             .iter()
-            .find(|s| s.trim_end_matches('\0') == n)
-            .copied()
-    }))
+            .find(|e| **e as u8 == code)
+            .map(|e| e.name()),
+    )
 }
 
 /// Text of a status code.
@@ -802,61 +785,17 @@ const REASONS: [MalformReason; 7] = [
     MalformReason::FatalAlert,
 ];
 
-/// NUL-terminated copies of every name the core hands out; a test checks
-/// that each core name has one.
-const NAMES: &[&str] = &[
-    "symmetric_only\0",
-    "tls_unexpected_port\0",
-    "encrypted_on_plaintext_port\0",
-    "handshake_incomplete\0",
-    "handshake_malformed\0",
-    "rsa_key_exchange\0",
-    "traffic_asymmetry\0",
-    "tls\0",
-    "ssh\0",
-    "quic\0",
-    "dtls\0",
-    "wireguard\0",
-    "ike\0",
-    "openvpn\0",
-    "http\0",
-    "smtp\0",
-    "ftp\0",
-    "pop3\0",
-    "imap\0",
-    "dns\0",
-    "rtp\0",
-    "stun\0",
-    "sip\0",
-    "rtsp\0",
-    "bittorrent\0",
-    "gzip\0",
-    "zlib\0",
-    "xz\0",
-    "zstd\0",
-    "bzip2\0",
-    "zip\0",
-    "7z\0",
-    "png\0",
-    "jpeg\0",
-    "gif\0",
-    "webp\0",
-    "pdf\0",
-    "mp4\0",
-    "webm\0",
-    "openssl_salted\0",
-    "openpgp_symmetric\0",
-    "bad_record_type\0",
-    "bad_record_version\0",
-    "record_too_long\0",
-    "bad_handshake\0",
-    "bad_ssh_packet\0",
-    "bad_ssh_banner\0",
-    "fatal_alert\0",
-    "raw\0",
-    "base64\0",
-    "base32\0",
-    "hex\0",
+const CONTENTS: [Content; 4] = [
+    Content::Unknown,
+    Content::Plaintext,
+    Content::Compressed,
+    Content::Encrypted,
+];
+const ENCODINGS: [Encoding; 4] = [
+    Encoding::Raw,
+    Encoding::Base64,
+    Encoding::Base32,
+    Encoding::Hex,
 ];
 
 #[cfg(test)]
@@ -864,15 +803,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_core_name_has_a_c_string() {
-        let has = |n: &str| NAMES.iter().any(|s| s.trim_end_matches('\0') == n);
-        assert!(Alert::ALL.iter().all(|a| has(a.name())));
-        assert!(Protocol::ALL.iter().all(|p| has(p.name())));
-        assert!(FORMATS.iter().all(|f| has(f.name())));
-        assert!(REASONS.iter().all(|r| has(r.name())));
+    fn every_code_has_its_c_name() {
+        let name = |p: *const c_char| unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap();
         for (i, a) in Alert::ALL.iter().enumerate() {
+            assert_eq!(name(encchan_alert_name(i as u32)), a.name());
             assert_eq!(a.bit(), 1 << i);
         }
+        for p in Protocol::ALL {
+            assert_eq!(name(encchan_protocol_name(p as u8)), p.name());
+        }
+        for f in FORMATS {
+            assert_eq!(name(encchan_format_name(f as u8)), f.name());
+        }
+        for r in REASONS {
+            assert_eq!(name(encchan_reason_name(r as u8)), r.name());
+        }
+        assert_eq!(name(encchan_protocol_name(0)), "");
+        assert_eq!(name(encchan_alert_name(ENCCHAN_ALERT_COUNT)), "");
         assert_eq!(ENCCHAN_ALERT_COUNT as usize, Alert::ALL.len());
     }
 
