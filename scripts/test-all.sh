@@ -29,3 +29,24 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "==> cargo test --workspace"
 cargo test --workspace --locked
+
+# Fuzz every target briefly (the long runs are in the README). cargo fuzz
+# needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain build
+# with them.
+if command -v cargo-fuzz >/dev/null 2>&1; then
+    seconds="${ENCCHAN_FUZZ_SECONDS:-10}"
+    echo "==> cargo fuzz: each target ${seconds}s"
+    (
+        cd fuzz
+        export RUSTC_BOOTSTRAP=1
+        cargo fuzz build -O
+        for target in $(cargo fuzz list); do
+            cargo fuzz run -O "$target" -- -max_total_time="$seconds" -max_len=8192 2>&1 | tail -n 1
+        done
+    )
+elif [ -n "${ENCCHAN_CI:-}" ]; then
+    echo "cargo-fuzz is missing in CI" >&2
+    exit 1
+else
+    echo "SKIP fuzzing: cargo-fuzz is not installed (cargo install cargo-fuzz)"
+fi

@@ -204,6 +204,7 @@ impl Flow {
     /// Feeds the next payload of `dir`: the next in-order bytes of a TCP
     /// stream, or one whole UDP datagram.
     pub fn feed(&mut self, cfg: &Config, dir: Direction, payload: &[u8], ts_us: u64) {
+        let offset = self.dirs[dir.index()].bytes;
         self.account(dir, payload.len() as u64, ts_us);
         if payload.is_empty() || self.is_decided() || self.dirs[dir.index()].decided() {
             return;
@@ -214,7 +215,7 @@ impl Flow {
         let inspected = &payload[..payload.len().min(budget_left)];
         let had_hello = self.any_fact(Facts::HELLO);
         match self.transport {
-            Transport::Tcp => self.walk_stream(dir, inspected),
+            Transport::Tcp => self.walk_stream(dir, inspected, offset),
             // A datagram's header is at its start: judge the whole datagram
             // even when only part of it fits the budget.
             Transport::Udp => self.walk_datagram(dir, payload),
@@ -306,9 +307,8 @@ impl Flow {
     }
 
     /// TCP: sniff the stream's first bytes, then walk the protocol found.
-    fn walk_stream(&mut self, dir: Direction, data: &[u8]) {
+    fn walk_stream(&mut self, dir: Direction, data: &[u8], offset: u64) {
         let i = dir.index();
-        let offset = self.dirs[i].bytes - data.len() as u64;
         if let Parser::Sniff = self.dirs[i].parser {
             let mut buf = [0u8; format::PREFIX];
             let Some(prefix) = self.prefix(dir, data, &mut buf) else {
@@ -384,7 +384,7 @@ impl Flow {
             Parser::Ssh(w) => w.feed(data, offset, &mut d.facts),
             Parser::OpenVpnTcp(w) => w
                 .feed(data, &mut d.facts)
-                .map_err(|()| (MalformReason::BadHandshake, offset)),
+                .map_err(|i| (MalformReason::BadHandshake, offset + i as u64)),
             Parser::Sniff | Parser::Datagrams(..) | Parser::Idle => Ok(()),
         };
         if let Err((reason, at)) = result {
@@ -485,11 +485,11 @@ impl Flow {
         }
     }
 
+    /// The flow is decided when both directions used their inspection
+    /// budget. A completed key exchange does not end inspection early: the
+    /// byte where it completes is known only per chunk, and stopping there
+    /// would make the verdict depend on how the stream was cut.
     fn update_decided(&mut self) {
-        if self.key_exchange_complete() {
-            self.dirs[0].decide();
-            self.dirs[1].decide();
-        }
         if self.dirs[0].decided() && self.dirs[1].decided() {
             self.flags |= FLOW_DECIDED;
         }

@@ -20,7 +20,7 @@
 //! * Chunking-invariant: the same bytes give the same verdict however they
 //!   were split into segments.
 //! * Early verdict: after `inspect_budget` bytes per direction (4 KiB by
-//!   default), or once a key exchange completes, payload is no longer
+//!   default) payload is no longer
 //!   inspected ([`Flow::is_decided`]); byte counters keep counting.
 //! * One engine, many front ends: the C ABI, the Zeek plugin, the Suricata
 //!   plugin and the `encchan` CLI only move bytes in and verdicts out.

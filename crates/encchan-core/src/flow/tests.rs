@@ -158,3 +158,36 @@ fn client_heavy_volume_is_asymmetric() {
     assert!(v.alerts.contains(Alert::TrafficAsymmetry));
     assert!(v.evidence.asymmetry_ratio.unwrap() > 50.0);
 }
+
+fn assert_chunking_invariant(client: &[u8], server: &[u8]) {
+    let whole = run_both(client, server, usize::MAX >> 1);
+    for step in 1..=64 {
+        assert_eq!(run_both(client, server, step), whole, "step {step}");
+    }
+}
+
+fn run_both(client: &[u8], server: &[u8], step: usize) -> Verdict {
+    let cfg = Config::default();
+    let mut flow = Flow::new(Transport::Tcp, 40000, 4444, FlowStart::Observed, 0);
+    for piece in client.chunks(step) {
+        flow.feed(&cfg, Direction::ToServer, piece, 1);
+    }
+    for piece in server.chunks(step) {
+        flow.feed(&cfg, Direction::ToClient, piece, 2);
+    }
+    flow.finish(&cfg, 3);
+    flow.verdict(&cfg)
+}
+
+/// Found by the chunking_invariance fuzz target: the OpenVPN-over-TCP walker
+/// reported the chunk's offset instead of the bad byte's.
+#[test]
+fn fuzz_regression_openvpn_error_offset() {
+    let client = [
+        0x00, 0x25, 0x50, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x44, 0x46, 0x2d, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0x17, 0x17, 0x00, 0x00, 0x00, 0x27, 0xff, 0x00, 0xff, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x28,
+    ];
+    assert_chunking_invariant(&client, &[]);
+}

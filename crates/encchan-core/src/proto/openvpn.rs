@@ -73,7 +73,8 @@ impl OpenVpnTcpWalker {
         }
     }
 
-    pub(crate) fn feed(&mut self, data: &[u8], facts: &mut Facts) -> Result<(), ()> {
+    /// On a framing error returns the index in `data` of the bad byte.
+    pub(crate) fn feed(&mut self, data: &[u8], facts: &mut Facts) -> Result<(), usize> {
         let mut i = 0;
         while i < data.len() {
             if self.len_bytes < 2 {
@@ -82,7 +83,7 @@ impl OpenVpnTcpWalker {
                 } else {
                     self.left = u16::from_be_bytes([self.len_hi, data[i]]);
                     if self.left == 0 {
-                        return Err(());
+                        return Err(i);
                     }
                 }
                 self.len_bytes += 1;
@@ -93,7 +94,7 @@ impl OpenVpnTcpWalker {
                 // The opcode byte.
                 let f = packet_facts(&data[i..i + 1]);
                 if f == 0 {
-                    return Err(());
+                    return Err(i);
                 }
                 facts.set(f);
                 self.len_bytes = 3;
