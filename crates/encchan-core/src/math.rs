@@ -29,12 +29,28 @@ const fn log2(x: f64) -> f64 {
     ln(x) / core::f64::consts::LN_2
 }
 
-/// `c · log2(c)` for block counts `c ∈ [0, 64]`.
-pub(crate) static CLOG2C: [f32; BLOCK + 1] = {
-    let mut t = [0f32; BLOCK + 1];
+/// Fixed-point scale of the `c·log2 c` tables: integer adds on the
+/// per-byte path, 1/1024-bit resolution per entry.
+pub(crate) const FX: f32 = 1024.0;
+
+/// `c · log2(c) · FX`, rounded, for block counts `c ∈ [0, BLOCK]`.
+pub(crate) static CLOG2C_FX: [u32; BLOCK + 1] = {
+    let mut t = [0u32; BLOCK + 1];
     let mut c = 2;
     while c <= BLOCK {
-        t[c] = (c as f64 * log2(c as f64)) as f32;
+        t[c] = (c as f64 * log2(c as f64) * FX as f64 + 0.5) as u32;
+        c += 1;
+    }
+    t
+};
+
+/// `CLOG2C_FX[c + 1] − CLOG2C_FX[c]`: what one more byte of a value already
+/// seen `c` times adds.
+pub(crate) static CLOG2C_DELTA_FX: [u32; BLOCK] = {
+    let mut t = [0u32; BLOCK];
+    let mut c = 0;
+    while c < BLOCK {
+        t[c] = CLOG2C_FX[c + 1] - CLOG2C_FX[c];
         c += 1;
     }
     t

@@ -48,7 +48,7 @@
 //! in one of those alphabets (line breaks not counted), the threshold is scaled
 //! to that alphabet (`t · log2(k) / 8`) and the same collision test applies.
 
-use crate::math::{BLOCK_EXPECTED_SHANNON, CLOG2C};
+use crate::math::{BLOCK_EXPECTED_SHANNON, CLOG2C_DELTA_FX, CLOG2C_FX, FX};
 
 /// Block length of the collision statistics.
 pub const BLOCK: usize = 32;
@@ -131,14 +131,41 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// The four class counts in 16-bit lanes: printable, base64, base32, hex.
+static CLASS_LANES: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = CLASS[b];
+        t[b] = (c & PRINTABLE) as u64
+            | (((c & B64) >> 1) as u64) << 16
+            | (((c & B32) >> 2) as u64) << 32
+            | (((c & HEX) >> 3) as u64) << 48;
+        b += 1;
+    }
+    t
+};
+
+/// Set bits of the byte (low half) and whether it is a line break (high
+/// half): no POPCNT instruction needed on baseline x86-64.
+static POP_LINEBREAK: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).count_ones() | (((CLASS[b] & LINEBREAK) >> 4) as u32) << 16;
+        b += 1;
+    }
+    t
+};
+
 /// Streaming accumulator for one direction (64 bytes).
 #[derive(Clone, Copy, Debug)]
 pub struct ByteStats {
     block: [u8; BLOCK],
     block_len: u8,
     collisions: u32,
-    /// Σ over full blocks of the block's Shannon entropy, bits per byte.
-    shannon_sum: f32,
+    /// Σ over full blocks of `Σ c·log2 c`, in fixed point (`FX`).
+    clog_sum: u32,
     /// Bytes seen; full blocks folded so far are `(bytes - block_len) / BLOCK`.
     bytes: u32,
     printable: u16,
@@ -183,7 +210,7 @@ impl ByteStats {
             block: [0; BLOCK],
             block_len: 0,
             collisions: 0,
-            shannon_sum: 0.0,
+            clog_sum: 0,
             bytes: 0,
             printable: 0,
             run: 0,
@@ -243,41 +270,43 @@ impl ByteStats {
     }
 
     /// Per-byte class counters: order-independent except for the printable
-    /// run, which carries over chunk boundaries in `run`.
+    /// run, which carries over chunk boundaries in `run`. The four class
+    /// counts ride in 16-bit lanes of one u64 (one table load and one add per
+    /// byte); lanes are flushed every 32 KiB so they cannot overflow.
     #[inline]
     fn classify(&mut self, data: &[u8]) {
-        let (mut printable, mut b64, mut b32, mut hex, mut lb, mut pop) =
-            (0u32, 0u32, 0u32, 0u32, 0u32, 0u32);
-        let mut run = self.run as u32;
-        let mut max_run = self.max_run as u32;
-        for &b in data {
-            let c = CLASS[b as usize];
-            let p = (c & PRINTABLE) as u32;
-            printable += p;
-            b64 += ((c & B64) >> 1) as u32;
-            b32 += ((c & B32) >> 2) as u32;
-            hex += ((c & HEX) >> 3) as u32;
-            lb += ((c & LINEBREAK) >> 4) as u32;
-            pop += b.count_ones();
-            run = (run + 1) * p;
-            max_run = max_run.max(run);
+        for part in data.chunks(32 * 1024) {
+            let (mut lanes, mut pop_lb) = (0u64, 0u64);
+            let mut run = self.run as u32;
+            let mut max_run = self.max_run as u32;
+            for &b in part {
+                lanes += CLASS_LANES[b as usize];
+                pop_lb += POP_LINEBREAK[b as usize] as u64;
+                run = if CLASS[b as usize] & PRINTABLE != 0 {
+                    run + 1
+                } else {
+                    0
+                };
+                max_run = max_run.max(run);
+            }
+            let lane = |k: u32| ((lanes >> (16 * k)) & 0xffff) as u32;
+            let sat = |a: u16, b: u32| (a as u32 + b).min(u16::MAX as u32) as u16;
+            self.printable = sat(self.printable, lane(0));
+            self.b64 = sat(self.b64, lane(1));
+            self.b32 = sat(self.b32, lane(2));
+            self.hex = sat(self.hex, lane(3));
+            self.linebreaks = sat(self.linebreaks, (pop_lb >> 32) as u32);
+            self.popcount = self.popcount.saturating_add(pop_lb as u32);
+            self.run = run.min(u16::MAX as u32) as u16;
+            self.max_run = max_run.min(u16::MAX as u32) as u16;
         }
-        let sat = |a: u16, b: u32| (a as u32 + b).min(u16::MAX as u32) as u16;
-        self.printable = sat(self.printable, printable);
-        self.b64 = sat(self.b64, b64);
-        self.b32 = sat(self.b32, b32);
-        self.hex = sat(self.hex, hex);
-        self.linebreaks = sat(self.linebreaks, lb);
-        self.popcount = self.popcount.saturating_add(pop);
-        self.run = run.min(u16::MAX as u32) as u16;
-        self.max_run = max_run.min(u16::MAX as u32) as u16;
         self.bytes = self.bytes.saturating_add(data.len() as u32);
     }
 
     fn fold_block(&mut self, block: &[u8]) {
         let (coll, clog) = block_counts(block);
         self.collisions = self.collisions.saturating_add(coll);
-        self.shannon_sum += (LOG2_BLOCK - clog / BLOCK as f32).max(0.0);
+        self.clog_sum = self.clog_sum.saturating_add(clog);
     }
 
     /// Summarizes everything accumulated, including the partial block,
@@ -289,7 +318,9 @@ impl ByteStats {
         }
         let full_blocks = (n - self.block_len as u32) / BLOCK as u32;
         let mut collisions = self.collisions;
-        let mut shannon_sum = self.shannon_sum;
+        // Σ over full blocks of H = log2(32) − Σc·log2c / 32.
+        let mut shannon_sum =
+            full_blocks as f32 * LOG2_BLOCK - self.clog_sum as f32 / (FX * BLOCK as f32);
         let mut shannon_random = full_blocks as f32 * BLOCK_EXPECTED_SHANNON[BLOCK];
         let mut pairs = full_blocks as u64 * (BLOCK * (BLOCK - 1) / 2) as u64;
         let mut blocks = full_blocks;
@@ -297,7 +328,7 @@ impl ByteStats {
         if partial > 0 {
             let (coll, clog) = block_counts(&self.block[..partial]);
             collisions = collisions.saturating_add(coll);
-            let h = libm::log2f(partial as f32) - clog / partial as f32;
+            let h = libm::log2f(partial as f32) - clog as f32 / (FX * partial as f32);
             shannon_sum += h.max(0.0);
             shannon_random += BLOCK_EXPECTED_SHANNON[partial];
             pairs += (partial * (partial - 1) / 2) as u64;
@@ -351,24 +382,24 @@ impl ByteStats {
     }
 }
 
-/// Collisions and `Σ c·log2 c` of one block (≤ 64 bytes), on a stack
-/// histogram that is cleared while it is read.
+/// Collisions and `Σ c·log2 c` (fixed point) of one block (≤ 32 bytes), on
+/// a stack histogram. Both grow with each byte: a byte whose value was seen
+/// `c` times before adds `c` collisions and `(c+1)·log2(c+1) − c·log2 c`.
 #[inline]
-fn block_counts(block: &[u8]) -> (u32, f32) {
+fn block_counts(block: &[u8]) -> (u32, u32) {
     debug_assert!(block.len() <= BLOCK);
     let mut hist = [0u8; 256];
-    let mut coll = 0u32;
+    let (mut coll, mut clog) = (0u32, 0u32);
     for &b in block {
         let c = &mut hist[b as usize];
         coll += *c as u32;
+        clog += CLOG2C_DELTA_FX[*c as usize];
         *c += 1;
     }
-    let mut clog = 0.0f32;
-    for &b in block {
-        let c = &mut hist[b as usize];
-        clog += CLOG2C[*c as usize];
-        *c = 0;
-    }
+    debug_assert_eq!(
+        clog,
+        hist.iter().map(|&c| CLOG2C_FX[c as usize]).sum::<u32>()
+    );
     (coll, clog)
 }
 
