@@ -643,7 +643,18 @@ impl Flow {
         let elapsed = self.last_ts_us.saturating_sub(hs_start);
         let timed_out = elapsed >= cfg.handshake_timeout_us;
         let finished = self.flags & FLOW_FINISHED != 0;
-        if let (true, false, None, Some(p)) = (started, kex_complete, malformed_dir, protocol) {
+        // A side that used its whole inspection budget before switching to
+        // protected records may have switched after it: not evidence.
+        let unseen_completion =
+            |d: &DirState| !d.facts.has(Facts::KEYED) && d.stats.len() >= cfg.inspect_budget;
+        let could_see_completion = !self.dirs.iter().any(unseen_completion);
+        if let (true, false, None, Some(p), true) = (
+            started,
+            kex_complete,
+            malformed_dir,
+            protocol,
+            could_see_completion,
+        ) {
             if finished || timed_out {
                 let dir = if self.dirs[0].facts.has(Facts::HELLO) {
                     Direction::ToServer

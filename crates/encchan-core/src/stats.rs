@@ -146,13 +146,13 @@ static CLASS_LANES: [u64; 256] = {
     t
 };
 
-/// Set bits of the byte (low half) and whether it is a line break (high
-/// half): no POPCNT instruction needed on baseline x86-64.
-static POP_LINEBREAK: [u32; 256] = {
-    let mut t = [0u32; 256];
+/// Set bits of the byte (low 32 bits) and whether it is a line break (high
+/// 32 bits): no POPCNT instruction needed on baseline x86-64.
+static POP_LINEBREAK: [u64; 256] = {
+    let mut t = [0u64; 256];
     let mut b = 0;
     while b < 256 {
-        t[b] = (b as u8).count_ones() | (((CLASS[b] & LINEBREAK) >> 4) as u32) << 16;
+        t[b] = (b as u8).count_ones() as u64 | (((CLASS[b] & LINEBREAK) >> 4) as u64) << 32;
         b += 1;
     }
     t
@@ -281,7 +281,7 @@ impl ByteStats {
             let mut max_run = self.max_run as u32;
             for &b in part {
                 lanes += CLASS_LANES[b as usize];
-                pop_lb += POP_LINEBREAK[b as usize] as u64;
+                pop_lb += POP_LINEBREAK[b as usize];
                 run = if CLASS[b as usize] & PRINTABLE != 0 {
                     run + 1
                 } else {

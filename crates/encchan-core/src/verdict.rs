@@ -60,11 +60,14 @@ pub enum Protocol {
     Rdp = 24,
     /// Zabbix agent/server protocol (`ZBXD` header).
     Zabbix = 25,
+    /// GTP-U user-plane tunnel (what it carries is judged by hosts that
+    /// decapsulate it).
+    Gtp = 26,
 }
 
 impl Protocol {
     /// Every protocol, in code order.
-    pub const ALL: [Protocol; 25] = [
+    pub const ALL: [Protocol; 26] = [
         Protocol::Tls,
         Protocol::Ssh,
         Protocol::Quic,
@@ -90,6 +93,7 @@ impl Protocol {
         Protocol::Mysql,
         Protocol::Rdp,
         Protocol::Zabbix,
+        Protocol::Gtp,
     ];
 
     /// Lower-case name used in logs (`"tls"`, `"ssh"` …).
@@ -120,6 +124,7 @@ impl Protocol {
             Protocol::Mysql => "mysql",
             Protocol::Rdp => "rdp",
             Protocol::Zabbix => "zabbix",
+            Protocol::Gtp => "gtp",
         }
     }
 

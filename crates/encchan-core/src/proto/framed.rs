@@ -91,8 +91,23 @@ pub(crate) fn classify_stream(p: &[u8]) -> Option<Protocol> {
     None
 }
 
-/// Kerberos and CLDAP over UDP.
+/// GTP-U (3GPP TS 29.281): version 1, protocol type GTP, a known message
+/// type, and a length that covers exactly the rest of the datagram.
+fn gtp_u(d: &[u8]) -> bool {
+    let (Some(&flags), Some(&msg), Some(len)) = (d.first(), d.get(1), be16(d, 2)) else {
+        return false;
+    };
+    flags >> 5 == 1
+        && flags & 0x10 != 0
+        && matches!(msg, 1 | 2 | 26 | 31 | 254 | 255)
+        && len as usize + 8 == d.len()
+}
+
+/// Kerberos, CLDAP and GTP-U over UDP.
 pub(crate) fn classify_datagram(d: &[u8]) -> Option<Datagram> {
+    if gtp_u(d) {
+        return Some(Datagram::new(Protocol::Gtp, Facts::FRAMING));
+    }
     if kerberos_message(d, d.len()) {
         return Some(Datagram::new(Protocol::Kerberos, Facts::FRAMING));
     }

@@ -1,0 +1,11 @@
+//! The `encchan` command line: captures in, one verdict per flow out. It
+//! moves bytes into the engine (`encchan-core`) and verdicts out; every
+//! judgement is the engine's.
+
+pub mod analyze;
+pub mod config_file;
+pub mod decode;
+pub mod flows;
+pub mod output;
+pub mod pcap;
+pub mod reassembly;

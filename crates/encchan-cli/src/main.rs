@@ -1,0 +1,142 @@
+//! `encchan analyze [--format ndjson|table] [--config FILE] PCAP...`
+//!
+//! Exit codes: 0 ok; 1 with `--fail-on-alert` when alerts were found; 2 usage
+//! error or unreadable input (records of the flows read are still printed).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use encchan_cli::analyze::{self, Options};
+use encchan_cli::config_file;
+use encchan_cli::flows::Limits;
+use encchan_cli::output::Writer;
+use std::io::{BufWriter, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "encchan",
+    version,
+    about = "Find C2 hidden in encrypted channels (MITRE ATT&CK T1573)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Ndjson,
+    Table,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyze pcap/pcapng captures: one record per flow.
+    Analyze {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "ndjson")]
+        format: Format,
+        /// TOML file with the engine's knobs (see README).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Exit 1 when any flow raised an alert.
+        #[arg(long)]
+        fail_on_alert: bool,
+        /// Seconds after which an idle UDP flow ends.
+        #[arg(long, default_value_t = 60.0)]
+        udp_idle_timeout: f64,
+        /// Seconds after which an idle TCP flow ends.
+        #[arg(long, default_value_t = 300.0)]
+        tcp_idle_timeout: f64,
+        /// Most flows tracked at once; the least recently active are ended
+        /// first when full.
+        #[arg(long, default_value_t = 1_000_000)]
+        max_flows: usize,
+        /// Capture files (pcap or pcapng), read in order as one stream.
+        #[arg(required = true)]
+        pcaps: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Command::Analyze {
+        format,
+        config,
+        fail_on_alert,
+        udp_idle_timeout,
+        tcp_idle_timeout,
+        max_flows,
+        pcaps,
+    } = cli.command;
+    let config = match config {
+        None => encchan_core::Config::default(),
+        Some(path) => match std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| config_file::parse(&t))
+        {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("encchan: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
+    for p in &pcaps {
+        if let Err(e) = std::fs::metadata(p) {
+            eprintln!("encchan: {}: {e}", p.display());
+            return ExitCode::from(2);
+        }
+    }
+    let secs = |s: f64| {
+        if s.is_finite() && s > 0.0 {
+            (s * 1e6) as u64
+        } else {
+            u64::MAX
+        }
+    };
+    let total: u64 = pcaps
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let opts = Options {
+        files: pcaps,
+        config,
+        limits: Limits {
+            tcp_idle_us: secs(tcp_idle_timeout),
+            udp_idle_us: secs(udp_idle_timeout),
+            max_flows: max_flows.max(1),
+        },
+        progress: std::io::stderr().is_terminal() && total > 64 << 20,
+    };
+    let stdout = BufWriter::new(std::io::stdout().lock());
+    let mut writer = match format {
+        Format::Ndjson => Writer::Ndjson(stdout),
+        Format::Table => Writer::Table {
+            out: stdout,
+            header_done: false,
+        },
+    };
+    let started = Instant::now();
+    let summary = match analyze::run(&opts, &mut writer) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("encchan: writing output: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for e in &summary.errors {
+        eprintln!("encchan: {e}");
+    }
+    eprintln!("{}", summary.line(started));
+    if !summary.errors.is_empty() {
+        ExitCode::from(2)
+    } else if fail_on_alert && summary.flows_with_alerts > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
