@@ -1,0 +1,235 @@
+//! The `encchan` binary end to end: the NDJSON contract, exit codes, bad
+//! input, link types, on real captures from ../shared/captures.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn shared() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        assert!(
+            std::env::var_os("ENCCHAN_CI").is_none(),
+            "../shared/captures is missing in CI"
+        );
+        eprintln!("SKIP: ../shared/captures is absent; CLI tests on real captures did not run");
+        None
+    }
+}
+
+fn encchan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_encchan"))
+        .args(args)
+        .output()
+        .expect("run encchan")
+}
+
+fn records(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+const CONTRACT: &[&str] = &[
+    "proto",
+    "client",
+    "server",
+    "protocol",
+    "content",
+    "alerts",
+    "evidence",
+    "bytes",
+    "entropy",
+    "decided_after_bytes",
+    "first_ts",
+    "last_ts",
+];
+
+fn check_contract(r: &Value) {
+    for key in CONTRACT {
+        assert!(r.get(key).is_some(), "missing {key} in {r}");
+    }
+    for side in ["client", "server"] {
+        assert!(
+            r["client"]["ip"].is_string() && r[side]["port"].is_u64(),
+            "{r}"
+        );
+        assert!(r["bytes"][side].is_u64());
+        assert!(r["entropy"][side].is_f64() || r["entropy"][side].is_null());
+        assert!(
+            r["decided_after_bytes"][side].is_u64() || r["decided_after_bytes"][side].is_null()
+        );
+    }
+    assert!(matches!(r["proto"].as_str(), Some("tcp" | "udp")));
+    assert!(r["first_ts"].as_f64().unwrap() <= r["last_ts"].as_f64().unwrap());
+    // Every alert has its evidence, and nothing else does.
+    let alerts: Vec<&str> = r["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let evidence = r["evidence"].as_object().unwrap();
+    assert_eq!(evidence.len(), alerts.len(), "{r}");
+    for a in alerts {
+        assert!(evidence.contains_key(a), "{r}");
+    }
+}
+
+#[test]
+fn tls_ssh_dns_records_follow_the_contract() {
+    let Some(shared) = shared() else { return };
+    let files = [
+        "ndpi/pcap/tls_verylong_certificate.pcap",
+        "ndpi/pcap/ssh.pcap",
+        "ndpi/pcap/dns.pcap",
+    ];
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| shared.join(f).display().to_string())
+        .collect();
+    let mut args = vec!["analyze"];
+    args.extend(paths.iter().map(String::as_str));
+    let out = encchan(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recs = records(&out);
+    assert!(recs.len() >= 3);
+    recs.iter().for_each(check_contract);
+    let by_protocol = |p: &str| recs.iter().filter(|r| r["protocol"] == p).count();
+    assert!(by_protocol("tls") >= 1 && by_protocol("ssh") >= 1 && by_protocol("dns") >= 1);
+    let tls = recs.iter().find(|r| r["protocol"] == "tls").unwrap();
+    assert_eq!(tls["tls"]["cipher_suite"], "0xc02f");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("flows"),
+        "summary line on stderr"
+    );
+}
+
+#[test]
+fn shadowsocks_is_symmetric_only_and_fail_on_alert_exits_1() {
+    let Some(shared) = shared() else { return };
+    let path = shared.join("ndpi/pcap/shadowsocks.pcap");
+    let out = encchan(&["analyze", "--fail-on-alert", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let recs = records(&out);
+    let ss = recs
+        .iter()
+        .find(|r| r["server"]["port"] == 8388)
+        .expect("the shadowsocks flow");
+    assert_eq!(ss["alerts"], serde_json::json!(["symmetric_only"]));
+    let ev = &ss["evidence"]["symmetric_only"];
+    assert!(
+        ev["entropy"].as_f64().unwrap() > 7.5 && ev["bytes_inspected"].as_u64().unwrap() > 0,
+        "{ev}"
+    );
+}
+
+#[test]
+fn truncated_capture_reports_file_and_offset_and_keeps_flows() {
+    let Some(shared) = shared() else { return };
+    let src = std::fs::read(shared.join("ndpi/pcap/ssh.pcap")).unwrap();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let cut = dir.join("truncated.pcap");
+    // Cut in the middle of a late packet.
+    std::fs::write(&cut, &src[..src.len() * 3 / 4 + 7]).unwrap();
+    let out = encchan(&["analyze", cut.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("truncated.pcap") && stderr.contains("offset"),
+        "{stderr}"
+    );
+    let recs = records(&out);
+    assert!(!recs.is_empty(), "flows read before the cut are reported");
+    assert!(recs.iter().any(|r| r["protocol"] == "ssh"));
+}
+
+#[test]
+fn garbage_and_missing_files_exit_2_without_panic() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let garbage = dir.join("garbage.pcap");
+    std::fs::write(&garbage, b"this is not a capture at all, just text").unwrap();
+    let out = encchan(&["analyze", garbage.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("garbage.pcap"));
+    let out = encchan(&["analyze", "/nonexistent/capture.pcap"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/capture.pcap"));
+    let out = encchan(&["analyze"]);
+    assert_eq!(out.status.code(), Some(2), "usage error");
+    let out = encchan(&["analyze", "--format", "xml", "x.pcap"]);
+    assert_eq!(out.status.code(), Some(2), "usage error");
+}
+
+#[test]
+fn link_types_and_pcapng() {
+    let Some(shared) = shared() else { return };
+    // Linux SLL, raw IP, NULL/loopback, VLAN, QinQ and pcapng examples.
+    let cases = [
+        "zeek/http-qinq-0.pcap",
+        "zeek/nflog-http.pcap",
+        "zeek/erspan.pcap",
+        "ndpi/pcap/anydesk.pcapng",
+        "ndpi/pcap/shadowsocks.pcap",
+    ];
+    for case in cases {
+        let path = shared.join(case);
+        if !path.exists() {
+            continue;
+        }
+        let out = encchan(&["analyze", path.to_str().unwrap()]);
+        let recs = records(&out);
+        recs.iter().for_each(check_contract);
+        // nflog is a link type we do not decode: it must say so, not crash.
+        assert!(
+            out.status.code() == Some(0),
+            "{case}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !case.contains("nflog") {
+            assert!(!recs.is_empty(), "{case}: no flows decoded");
+        }
+    }
+}
+
+#[test]
+fn table_format_and_config_file() {
+    let Some(shared) = shared() else { return };
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let cfg = dir.join("strict.toml");
+    std::fs::write(
+        &cfg,
+        "entropy_threshold = 7.9\n[ports]\nplaintext = [8388]\n",
+    )
+    .unwrap();
+    let path = shared.join("ndpi/pcap/shadowsocks.pcap");
+    let out = encchan(&[
+        "analyze",
+        "--format",
+        "table",
+        "--config",
+        cfg.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().next().unwrap().starts_with("proto"));
+    assert!(text.contains("encrypted_on_plaintext_port"), "{text}");
+    std::fs::write(&cfg, "entropy_threshold = 12\n").unwrap();
+    let out = encchan(&[
+        "analyze",
+        "--config",
+        cfg.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("entropy_threshold"));
+}
