@@ -397,6 +397,17 @@ impl Flow {
     fn walk_datagram(&mut self, dir: Direction, d: &[u8]) {
         let i = dir.index();
         let known = self.protocol();
+        // OpenVPN's hard resets are only an opcode byte and a length: 3 in
+        // 256 random datagrams would pass. So each side's *first* datagram
+        // must be a reset, and the protocol is named once both sides' are.
+        let first_datagram = self.dirs[i].bytes == d.len() as u64;
+        if known.is_none() && first_datagram && openvpn::classify(d).is_some() {
+            self.dirs[i].facts.set(Facts::HELLO | Facts::FRAMING);
+            if self.dirs[1 - i].facts.has(Facts::HELLO) {
+                self.set_protocol(Protocol::OpenVpn);
+            }
+            return;
+        }
         let facts = match (known, protocols::classify_datagram(d)) {
             (None, Some(g)) => {
                 self.set_protocol(g.protocol);

@@ -97,8 +97,8 @@ impl Datagram {
 }
 
 /// Judges one UDP datagram by the protocols that frame their first bytes
-/// strictly enough to tell apart. RTP is left to [`rtp`], which needs two
-/// datagrams.
+/// strictly enough to tell apart. RTP and OpenVPN are left to the flow: one
+/// datagram is not enough to believe them.
 pub(crate) fn classify_datagram(d: &[u8]) -> Option<Datagram> {
     // Order: the strictest checks first, so a loose one never claims a
     // datagram a strict one would have recognized.
@@ -109,7 +109,6 @@ pub(crate) fn classify_datagram(d: &[u8]) -> Option<Datagram> {
         .or_else(|| quic::classify(d))
         .or_else(|| dns::classify(d))
         .or_else(|| framed::classify_datagram(d))
-        .or_else(|| openvpn::classify(d))
         .or_else(|| plaintext::classify_datagram(d))
         .or_else(|| rtp::is_rtcp(d).then_some(Datagram::new(Protocol::Rtp, Facts::FRAMING)))
 }
