@@ -30,20 +30,39 @@ fn labels(dir: &Path) -> Vec<Label> {
                 server_port: f[2].parse().expect("port"),
                 class: f[3].into(),
                 expect_protocol: f[4].into(),
-                expect_alerts: f[5].split('|').filter(|s| !s.is_empty()).map(String::from).collect(),
+                expect_alerts: f[5]
+                    .split('|')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect(),
             }
         })
         .collect()
 }
 
 fn analyze(pcap: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_encchan")).arg("analyze").arg(pcap).output().expect("run encchan");
-    assert_eq!(out.status.code(), Some(0), "{}: {}", pcap.display(), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("JSON")).collect()
+    let out = Command::new(env!("CARGO_BIN_EXE_encchan"))
+        .arg("analyze")
+        .arg(pcap)
+        .output()
+        .expect("run encchan");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}: {}",
+        pcap.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect()
 }
 
 fn has_alert(r: &Value, name: &str) -> bool {
-    r["alerts"].as_array().is_some_and(|a| a.iter().any(|x| x == name))
+    r["alerts"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| x == name))
 }
 
 #[test]
@@ -60,15 +79,22 @@ fn every_class_gets_its_verdict() {
             .filter(|r| r["proto"] == l.transport.as_str() && r["server"]["port"] == l.server_port)
             .collect();
         if flows.is_empty() {
-            failures.push(format!("{}: no {} flow to port {}", l.pcap, l.transport, l.server_port));
+            failures.push(format!(
+                "{}: no {} flow to port {}",
+                l.pcap, l.transport, l.server_port
+            ));
             continue;
         }
         for r in &flows {
             let mut why = Vec::new();
             let symmetric = has_alert(r, "symmetric_only");
             match l.class.as_str() {
-                "symmetric_only" if !symmetric => why.push("not flagged symmetric_only".to_string()),
-                c if c != "symmetric_only" && symmetric => why.push("benign flow flagged symmetric_only".into()),
+                "symmetric_only" if !symmetric => {
+                    why.push("not flagged symmetric_only".to_string())
+                }
+                c if c != "symmetric_only" && symmetric => {
+                    why.push("benign flow flagged symmetric_only".into())
+                }
                 _ => {}
             }
             for a in &l.expect_alerts {
@@ -77,7 +103,10 @@ fn every_class_gets_its_verdict() {
                 }
             }
             if !l.expect_protocol.is_empty() && r["protocol"] != l.expect_protocol.as_str() {
-                why.push(format!("protocol {} instead of {}", r["protocol"], l.expect_protocol));
+                why.push(format!(
+                    "protocol {} instead of {}",
+                    r["protocol"], l.expect_protocol
+                ));
             }
             let entry = tally.entry(l.class.clone()).or_default();
             entry.0 += 1;
@@ -93,8 +122,18 @@ fn every_class_gets_its_verdict() {
         eprintln!("{class:<20} {n:>6} {ok:>8}");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    for class in ["benign_tls", "benign_ssh", "benign_plaintext", "benign_compressed", "symmetric_only", "tls_anomaly"] {
-        assert!(tally.contains_key(class), "no {class} scenario in the corpus");
+    for class in [
+        "benign_tls",
+        "benign_ssh",
+        "benign_plaintext",
+        "benign_compressed",
+        "symmetric_only",
+        "tls_anomaly",
+    ] {
+        assert!(
+            tally.contains_key(class),
+            "no {class} scenario in the corpus"
+        );
     }
 }
 
@@ -103,5 +142,7 @@ fn bundled_sample_has_both_kinds() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/sample.pcap");
     let recs = analyze(&sample);
     assert!(recs.iter().any(|r| has_alert(r, "symmetric_only")));
-    assert!(recs.iter().any(|r| r["protocol"] == "tls" && r["alerts"].as_array().is_some_and(|a| a.is_empty())));
+    assert!(recs
+        .iter()
+        .any(|r| r["protocol"] == "tls" && r["alerts"].as_array().is_some_and(|a| a.is_empty())));
 }
