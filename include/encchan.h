@@ -108,6 +108,9 @@ typedef struct EncchanDirReport {
   // 0 raw, 1 base64, 2 base32, 3 hex (`encchan_encoding_name`).
   uint8_t encoding;
   bool high_entropy;
+  // Full 32-byte blocks inspected, and those uniform on their own.
+  uint32_t full_blocks;
+  uint32_t uniform_blocks;
   // Format code (`encchan_format_name`), or `ENCCHAN_NONE_U8`.
   uint8_t format;
   // Stream offset where inspection ended, or `ENCCHAN_NONE_U64`.

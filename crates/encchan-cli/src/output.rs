@@ -46,6 +46,8 @@ fn entropy_evidence(r: &FlowRecord, cfg: &Config, dir: Direction) -> Map<String,
     );
     m.insert("mean_popcount".into(), json!(round3(d.mean_popcount)));
     m.insert("encoding".into(), json!(d.encoding.name()));
+    m.insert("uniform_blocks".into(), json!(d.uniform_blocks));
+    m.insert("full_blocks".into(), json!(d.full_blocks));
     m.insert("bytes_inspected".into(), json!(d.inspected));
     m.insert("offsets".into(), json!([0, d.inspected]));
     m.insert("format".into(), json!(d.format.map(|f| f.name())));

@@ -51,12 +51,34 @@ enum Parser {
     Tls(TlsWalker),
     Ssh(SshWalker),
     OpenVpnTcp(OpenVpnTcpWalker),
-    /// Datagrams, with the last RTP header seen (for confirmation) and
-    /// how many datagrams in a row had QUIC's short-header shape.
-    Datagrams(Option<RtpHeader>, u8),
+    /// Datagrams, judged one by one with a little memory.
+    Datagrams(DatagramState),
     /// Nothing (more) to walk: a cleartext protocol, nothing recognized, a
     /// walker that finished or failed, or a gap.
     Idle,
+}
+
+/// What a direction remembers between datagrams. 12 bytes.
+#[derive(Clone, Copy, Debug, Default)]
+struct DatagramState {
+    /// The last RTP header seen (for confirmation by the next one).
+    rtp_ssrc: u32,
+    rtp_seq: u16,
+    has_rtp: bool,
+    /// Datagrams in a row with QUIC's short-header shape (`u8::MAX`: broken).
+    short_run: u8,
+    /// First 4 bytes of the OpenVPN session id of a first-datagram reset
+    /// (0: none).
+    openvpn_sid: u32,
+}
+
+impl DatagramState {
+    fn rtp(&self) -> Option<RtpHeader> {
+        self.has_rtp.then_some(RtpHeader {
+            ssrc: self.rtp_ssrc,
+            seq: self.rtp_seq,
+        })
+    }
 }
 
 const NOT_DECIDED: u32 = u32::MAX;
@@ -88,7 +110,13 @@ impl DirState {
             stats: ByteStats::new(),
             parser: match transport {
                 Transport::Tcp => Parser::Sniff,
-                Transport::Udp => Parser::Datagrams(None, 0),
+                Transport::Udp => Parser::Datagrams(DatagramState {
+                    rtp_ssrc: 0,
+                    rtp_seq: 0,
+                    has_rtp: false,
+                    short_run: 0,
+                    openvpn_sid: 0,
+                }),
             },
             facts: Facts::EMPTY,
             decided_at: NOT_DECIDED,
@@ -398,15 +426,35 @@ impl Flow {
         let i = dir.index();
         let known = self.protocol();
         // OpenVPN's hard resets are only an opcode byte and a length: 3 in
-        // 256 random datagrams would pass. So each side's *first* datagram
-        // must be a reset, and the protocol is named once both sides' are.
+        // 256 random datagrams (and many QUIC short headers) would pass. So
+        // a side's *first* datagram must be a reset, which makes it a
+        // candidate; the protocol is named once both sides are candidates,
+        // or once the same side's next control packet repeats its session
+        // id. Candidates carry no facts until then.
         let first_datagram = self.dirs[i].bytes == d.len() as u64;
-        if known.is_none() && first_datagram && openvpn::classify(d).is_some() {
-            self.dirs[i].facts.set(Facts::HELLO | Facts::FRAMING);
-            if self.dirs[1 - i].facts.has(Facts::HELLO) {
-                self.set_protocol(Protocol::OpenVpn);
+        if known.is_none() {
+            if let Parser::Datagrams(mut state) = self.dirs[i].parser {
+                let this_sid = openvpn::session_id_prefix(d);
+                let confirmed = if first_datagram && openvpn::classify(d).is_some() {
+                    state.openvpn_sid = this_sid.unwrap_or(0);
+                    self.dirs[i].parser = Parser::Datagrams(state);
+                    matches!(self.dirs[1 - i].parser, Parser::Datagrams(s) if s.openvpn_sid != 0)
+                } else {
+                    state.openvpn_sid != 0 && this_sid == Some(state.openvpn_sid)
+                };
+                if confirmed && state.openvpn_sid != 0 {
+                    self.set_protocol(Protocol::OpenVpn);
+                    for dir in &mut self.dirs {
+                        if matches!(dir.parser, Parser::Datagrams(s) if s.openvpn_sid != 0) {
+                            dir.facts.set(Facts::HELLO | Facts::FRAMING);
+                        }
+                    }
+                    return;
+                }
+                if first_datagram && state.openvpn_sid != 0 {
+                    return;
+                }
             }
-            return;
         }
         let facts = match (known, protocols::classify_datagram(d)) {
             (None, Some(g)) => {
@@ -419,7 +467,9 @@ impl Flow {
         };
         self.dirs[i].facts.set(facts);
         // RTP needs two datagrams of one stream to be believed.
-        if let Parser::Datagrams(last, short_run) = self.dirs[i].parser {
+        if let Parser::Datagrams(mut state) = self.dirs[i].parser {
+            let last = state.rtp();
+            let short_run = state.short_run;
             let header = rtp::header(d);
             if let (Some(prev), Some(next), None) = (last, header, self.protocol()) {
                 if rtp::continues(prev, next) {
@@ -439,7 +489,11 @@ impl Flow {
                 Some(b) if b & 0x80 != 0 && short_run != u8::MAX => short_run,
                 _ => u8::MAX,
             };
-            self.dirs[i].parser = Parser::Datagrams(header.or(last), short_run);
+            if let Some(h) = header {
+                (state.rtp_ssrc, state.rtp_seq, state.has_rtp) = (h.ssrc, h.seq, true);
+            }
+            state.short_run = short_run;
+            self.dirs[i].parser = Parser::Datagrams(state);
         }
     }
 
@@ -470,17 +524,29 @@ impl Flow {
     /// handshake.
     fn quic_short_headers(&self, cfg: &Config) -> bool {
         let run = |d: &DirState| match d.parser {
-            Parser::Datagrams(_, n) => (2..u8::MAX).contains(&n),
+            Parser::Datagrams(s) => (2..u8::MAX).contains(&s.short_run),
             _ => false,
         };
+        // Either port: a flow picked up late may have its sides swapped.
         self.transport == Transport::Udp
-            && cfg.ports.tls.contains(self.server_port)
+            && (cfg.ports.tls.contains(self.server_port)
+                || cfg.ports.tls.contains(self.client_port))
             && run(&self.dirs[0])
             && run(&self.dirs[1])
     }
 
     fn key_exchange_observed(&self) -> bool {
-        self.dirs[0].facts.has(Facts::HELLO) && self.dirs[1].facts.has(Facts::HELLO)
+        let hello = |i: usize| self.dirs[i].facts.has(Facts::HELLO);
+        match self.protocol() {
+            // QUIC protects everything after the Initial: one side's long
+            // header of a known version and an answer from the other side
+            // (short headers, or Google QUIC without the version) are all
+            // there is to see.
+            Some(Protocol::Quic) => {
+                (hello(0) || hello(1)) && self.dirs[0].bytes > 0 && self.dirs[1].bytes > 0
+            }
+            _ => hello(0) && hello(1),
+        }
     }
 
     fn key_exchange_complete(&self) -> bool {
@@ -563,6 +629,8 @@ impl Flow {
                 mean_popcount: s.mean_popcount,
                 encoding: s.encoding,
                 high_entropy: s.high_entropy && enough,
+                full_blocks: s.full_blocks,
+                uniform_blocks: s.uniform_blocks,
                 format: fmt,
                 decided_after: d.decided().then_some(d.decided_at as u64),
             };
@@ -577,20 +645,27 @@ impl Flow {
             [false, false] => None,
         };
 
-        // symmetric_only: high entropy that no key exchange explains.
-        let framing_without_handshake = match protocol {
-            Some(p) if p.has_key_exchange() => {
-                self.transport == Transport::Tcp
-                    && self.start == FlowStart::Observed
-                    && !kex_observed
-            }
-            _ => false,
-        };
+        // symmetric_only: high entropy that no key exchange explains. A
+        // key-exchange protocol explains it when the exchange was seen, when
+        // it may have happened before the capture (a TCP pickup mid-stream;
+        // UDP framing with no hello, as after WireGuard's or QUIC's
+        // handshake), or when one side said hello and the other said
+        // nothing at all (`handshake_incomplete` covers that). Records with
+        // no hello on a flow whose start was seen, or a hello answered with
+        // something else, are clothing on another channel.
+        let started = self.flags & FLOW_HANDSHAKE_STARTED != 0;
+        let one_sided = self.dirs[0].bytes == 0 || self.dirs[1].bytes == 0;
+        let kex_explains = kex_observed
+            || self.start == FlowStart::Midstream
+            || (self.transport == Transport::Udp && !started)
+            || (started && one_sided);
         let exempt = match protocol {
-            Some(p) if p.has_key_exchange() => !framing_without_handshake,
+            Some(p) if p.has_key_exchange() => kex_explains,
             Some(_) => true, // a cleartext or media protocol frames it
             None => self.transport == Transport::Tcp && self.start == FlowStart::Midstream,
         };
+        let framing_without_handshake =
+            protocol.is_some_and(|p| p.has_key_exchange()) && !exempt && !started;
         if let (Some(d), false) = (high_dir, exempt) {
             alerts.insert(Alert::SymmetricOnly);
             evidence.high_entropy_direction = Some(d);
@@ -647,7 +722,6 @@ impl Flow {
                 elapsed_us: 0,
             });
         }
-        let started = self.flags & FLOW_HANDSHAKE_STARTED != 0;
         let hs_start = self
             .first_ts_us
             .saturating_add(self.handshake_start_us as u64);

@@ -449,6 +449,9 @@ pub struct DirReport {
     pub encoding: Encoding,
     /// Entropy reaches the threshold for its alphabet.
     pub high_entropy: bool,
+    /// Full 32-byte blocks inspected, and those that look uniform alone.
+    pub full_blocks: u32,
+    pub uniform_blocks: u32,
     /// The format recognized at the start of the payload, if any.
     pub format: Option<Format>,
     /// Stream offset at which this direction's inspection ended, if it did.

@@ -117,6 +117,9 @@ pub struct EncchanDirReport {
     /// 0 raw, 1 base64, 2 base32, 3 hex (`encchan_encoding_name`).
     pub encoding: u8,
     pub high_entropy: bool,
+    /// Full 32-byte blocks inspected, and those uniform on their own.
+    pub full_blocks: u32,
+    pub uniform_blocks: u32,
     /// Format code (`encchan_format_name`), or `ENCCHAN_NONE_U8`.
     pub format: u8,
     /// Stream offset where inspection ended, or `ENCCHAN_NONE_U64`.
@@ -531,6 +534,8 @@ fn dir_report(d: &DirReport) -> EncchanDirReport {
         mean_popcount: d.mean_popcount,
         encoding: d.encoding as u8,
         high_entropy: d.high_entropy,
+        full_blocks: d.full_blocks,
+        uniform_blocks: d.uniform_blocks,
         format: d.format.map_or(ENCCHAN_NONE_U8, |f| f as u8),
         decided_after: d.decided_after.unwrap_or(ENCCHAN_NONE_U64),
     }
@@ -617,6 +622,8 @@ pub unsafe extern "C" fn encchan_byte_stats(
             mean_popcount: s.mean_popcount,
             encoding: s.encoding as u8,
             high_entropy: s.high_entropy,
+            full_blocks: s.full_blocks,
+            uniform_blocks: s.uniform_blocks,
             format: encchan_core::format::detect(
                 &data[..data.len().min(encchan_core::format::PREFIX)],
             )

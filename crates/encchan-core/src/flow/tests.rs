@@ -191,3 +191,62 @@ fn fuzz_regression_openvpn_error_offset() {
     ];
     assert_chunking_invariant(&client, &[]);
 }
+
+/// A minimal valid ClientHello record offering TLS_AES_128_GCM_SHA256.
+fn client_hello() -> [u8; 52] {
+    let mut r = [0u8; 52];
+    r[..5].copy_from_slice(&[22, 3, 1, 0, 47]);
+    r[5..9].copy_from_slice(&[1, 0, 0, 43]);
+    r[9..11].copy_from_slice(&[3, 3]);
+    // random (32) stays zero, session id length 0
+    r[43] = 0;
+    r[44..48].copy_from_slice(&[0, 2, 0x13, 0x01]);
+    r[48..50].copy_from_slice(&[1, 0]);
+    r[50..52].copy_from_slice(&[0, 0]);
+    r
+}
+
+#[test]
+fn hello_answered_with_ciphertext_is_symmetric_only() {
+    let mut s = [0u8; 2000];
+    xorshift_fill(21, &mut s);
+    let v = run(
+        Transport::Tcp,
+        443,
+        &[
+            (Direction::ToServer, &client_hello()),
+            (Direction::ToClient, &s),
+        ],
+        300,
+    );
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert_eq!(v.evidence.high_entropy_direction, Some(Direction::ToClient));
+    assert!(!v.evidence.framing_without_handshake);
+}
+
+#[test]
+fn unanswered_hello_is_incomplete_not_symmetric() {
+    let v = run(
+        Transport::Tcp,
+        443,
+        &[(Direction::ToServer, &client_hello())],
+        7,
+    );
+    assert_eq!(v.protocol, Some(Protocol::Tls));
+    assert!(v.alerts.contains(Alert::HandshakeIncomplete), "{v:?}");
+    assert!(!v.alerts.contains(Alert::SymmetricOnly));
+}
+
+#[test]
+fn tls_records_without_any_hello_are_framing_without_handshake() {
+    let mut c = [0u8; 1500];
+    xorshift_fill(22, &mut c);
+    // Three application-data records of 495 bytes each.
+    for k in 0..3 {
+        c[k * 500..k * 500 + 5].copy_from_slice(&[23, 3, 3, 0x01, 0xef]);
+    }
+    let v = run(Transport::Tcp, 443, &[(Direction::ToServer, &c)], 64);
+    assert_eq!(v.protocol, Some(Protocol::Tls));
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert!(v.evidence.framing_without_handshake);
+}

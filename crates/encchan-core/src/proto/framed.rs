@@ -88,7 +88,38 @@ pub(crate) fn classify_stream(p: &[u8]) -> Option<Protocol> {
     if p.starts_with(b"ZBXD") && p.get(4).is_some_and(|f| f & 0xf8 == 0) {
         return Some(Protocol::Zabbix);
     }
+    if dns_over_tcp(p) {
+        return Some(Protocol::Dns);
+    }
     None
+}
+
+/// DNS over TCP (RFC 1035 §4.2.2, RFC 7766): a 2-byte length, a sane
+/// header, and a question name that parses as far as the prefix goes.
+fn dns_over_tcp(p: &[u8]) -> bool {
+    let (Some(len), Some(flags), Some(qd)) = (be16(p, 0), be16(p, 4), be16(p, 6)) else {
+        return false;
+    };
+    let opcode = (flags >> 11) & 0xf;
+    if len < 17 || !matches!(opcode, 0 | 1 | 2 | 4 | 5) || !(1..=4).contains(&qd) {
+        return false;
+    }
+    let mut at = 14;
+    while let Some(&label) = p.get(at) {
+        if label == 0 {
+            return true;
+        }
+        if label > 63 {
+            return false;
+        }
+        let end = (at + 1 + label as usize).min(p.len());
+        if !p[at + 1..end].iter().all(|&b| (0x21..0x7f).contains(&b)) {
+            return false;
+        }
+        at += 1 + label as usize;
+    }
+    // The prefix ended inside the name, every label so far valid.
+    at > 15
 }
 
 /// GTP-U (3GPP TS 29.281): version 1, protocol type GTP, a known message
@@ -148,5 +179,7 @@ mod tests {
             Some(Protocol::Smb)
         );
         assert_eq!(classify_stream(b"random bytes here, not framed"), None);
+        let dns = b"\x00\x1d\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01";
+        assert_eq!(classify_stream(dns), Some(Protocol::Dns));
     }
 }

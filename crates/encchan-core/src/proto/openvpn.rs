@@ -31,6 +31,17 @@ pub(crate) fn classify(d: &[u8]) -> Option<Datagram> {
     }
 }
 
+/// The first 4 bytes of the session id of a control packet (hard resets,
+/// P_CONTROL, P_ACK): the same for every control packet a side sends.
+pub(crate) fn session_id_prefix(d: &[u8]) -> Option<u32> {
+    let opcode = *d.first()? >> 3;
+    if !matches!(opcode, 1..=5 | 7 | 8 | 10 | 11) || d.len() < 14 {
+        return None;
+    }
+    let sid = u32::from_be_bytes([d[1], d[2], d[3], d[4]]);
+    (sid != 0).then_some(sid)
+}
+
 /// Facts of a packet of a flow already known to be OpenVPN.
 pub(crate) fn packet_facts(d: &[u8]) -> u8 {
     match d.first().map(|b| b >> 3) {

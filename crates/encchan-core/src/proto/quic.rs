@@ -29,7 +29,9 @@ pub(crate) fn classify(d: &[u8]) -> Option<Datagram> {
             // Version negotiation: framing, not a hello.
             return Some(Datagram::new(Protocol::Quic, Facts::FRAMING));
         }
-        if b0 & 0x40 == 0 || !known_version(version) {
+        // The fixed bit (0x40) is not checked: peers may grease it
+        // (RFC 9287), and servers in the wild do.
+        if !known_version(version) {
             return None;
         }
         let dcid_len = *d.get(5)? as usize;
