@@ -1,0 +1,169 @@
+//! Tricks a C2 author would try against an entropy-based detector, each
+//! against the engine. Every test asserts the verdict the engine reaches;
+//! the tricks it does not catch are listed in the README's evasion table,
+//! not asserted here.
+
+use encchan_core::{
+    Alert, Config, Direction, Encoding, Flow, FlowStart, Format, Protocol, Transport, Verdict,
+};
+
+fn random(seed: u64, n: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn tcp(port: u16, client: &[u8], server: &[u8], step: usize) -> Verdict {
+    let cfg = Config::default();
+    let mut f = Flow::new(Transport::Tcp, 40000, port, FlowStart::Observed, 0);
+    let mut ts = 0;
+    for c in client.chunks(step) {
+        ts += 1000;
+        f.feed(&cfg, Direction::ToServer, c, ts);
+    }
+    for c in server.chunks(step) {
+        ts += 1000;
+        f.feed(&cfg, Direction::ToClient, c, ts);
+    }
+    f.finish(&cfg, ts + 1);
+    f.verdict(&cfg)
+}
+
+fn base64(src: &[u8]) -> Vec<u8> {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    for (i, c) in src.chunks_exact(3).enumerate() {
+        let v = (c[0] as u32) << 16 | (c[1] as u32) << 8 | c[2] as u32;
+        out.extend((0..4).map(|k| A[((v >> (18 - 6 * k)) & 63) as usize]));
+        if i % 19 == 18 {
+            out.extend_from_slice(b"\r\n"); // MIME line length
+        }
+    }
+    out
+}
+
+#[test]
+fn fake_tls_client_hello_then_random_records_is_flagged_not_tls() {
+    let mut c = vec![22, 3, 1, 0x02, 0x00, 1, 0, 0x01, 0xfc];
+    c.extend(random(1, 3000));
+    let v = tcp(443, &c, &random(2, 3000), 500);
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert!(v.alerts.contains(Alert::HandshakeMalformed));
+    assert_ne!(v.protocol, Some(Protocol::Tls));
+}
+
+#[test]
+fn fake_ssh_banner_then_random_is_flagged_not_ssh() {
+    let mut c = b"SSH-2.0-OpenSSH_9.2p1\r\n".to_vec();
+    c.extend(random(3, 2000));
+    let mut s = b"SSH-2.0-OpenSSH_9.2p1\r\n".to_vec();
+    s.extend(random(4, 2000));
+    let v = tcp(22, &c, &s, 100);
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert!(v.alerts.contains(Alert::HandshakeMalformed));
+    assert_eq!(v.protocol, None);
+}
+
+#[test]
+fn base64_and_hex_ciphertext_are_flagged_with_their_encoding() {
+    let b64 = base64(&random(5, 1500));
+    let v = tcp(8081, &b64, b"", 1460);
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert_eq!(v.dirs[0].encoding, Encoding::Base64);
+    let hex: Vec<u8> = random(6, 1200)
+        .iter()
+        .flat_map(|b| format!("{b:02x}").into_bytes())
+        .collect();
+    let v = tcp(8082, &hex, b"", 1460);
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert_eq!(v.dirs[0].encoding, Encoding::Hex);
+}
+
+#[test]
+fn base64_inside_a_recognized_protocol_is_not_flagged() {
+    let mut mail =
+        b"EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n\
+Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            .to_vec();
+    mail.extend(base64(&random(7, 3000)));
+    let v = tcp(25, &mail, b"220 mx.example.org ESMTP\r\n250 OK\r\n", 700);
+    assert_eq!(v.protocol, Some(Protocol::Smtp));
+    assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    let mut http =
+        b"POST /api HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n{\"token\":\""
+            .to_vec();
+    http.extend(base64(&random(8, 1500)));
+    http.extend_from_slice(b"\"}");
+    let v = tcp(80, &http, b"HTTP/1.1 200 OK\r\n\r\n", 700);
+    assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+}
+
+#[test]
+fn one_byte_segments_give_the_clean_verdict() {
+    let c = random(9, 2500);
+    let s = random(10, 2500);
+    let clean = tcp(4444, &c, &s, 1460);
+    let tiny = tcp(4444, &c, &s, 1);
+    assert_eq!(
+        clean,
+        Verdict {
+            first_ts_us: clean.first_ts_us,
+            last_ts_us: clean.last_ts_us,
+            ..tiny
+        }
+    );
+    assert!(tiny.alerts.contains(Alert::SymmetricOnly));
+}
+
+#[test]
+fn tiny_udp_datagrams_and_long_idle_gaps() {
+    let cfg = Config::default();
+    let mut f = Flow::new(Transport::Udp, 40000, 5353, FlowStart::Observed, 0);
+    let data = random(11, 400);
+    for (k, d) in data.chunks(8).enumerate() {
+        // One 8-byte datagram an hour.
+        f.feed(&cfg, Direction::ToServer, d, k as u64 * 3_600_000_000);
+    }
+    f.finish(&cfg, 1 << 50);
+    let v = f.verdict(&cfg);
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+}
+
+#[test]
+fn compression_magic_before_random_bytes_is_flagged() {
+    let mut gz = vec![0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3];
+    gz.extend(random(12, 3000));
+    let v = tcp(9001, &gz, b"", 1460);
+    assert_eq!(
+        v.dirs[0].format, None,
+        "the deflate header must not validate"
+    );
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    let mut zst = vec![0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x00];
+    zst.extend(random(13, 3000));
+    zst[6] = 0x07; // reserved block type
+    let v = tcp(9002, &zst, b"", 1460);
+    assert_eq!(v.dirs[0].format, None);
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+}
+
+#[test]
+fn salted_and_openpgp_containers_are_named() {
+    let mut salted = b"Salted__".to_vec();
+    salted.extend(random(14, 1000));
+    let v = tcp(4444, &salted, b"", 1460);
+    assert_eq!(v.dirs[0].format, Some(Format::OpensslSalted));
+    assert!(v.alerts.contains(Alert::SymmetricOnly));
+    // gpg --symmetric: old-format SKESK, v4, AES-256, iterated+salted S2K.
+    let mut pgp = vec![0x8c, 0x0d, 0x04, 0x09, 0x03, 0x08];
+    pgp.extend(random(15, 1000));
+    let v = tcp(4445, &pgp, b"", 1460);
+    assert_eq!(v.dirs[0].format, Some(Format::OpenPgpSymmetric));
+    assert!(v.alerts.contains(Alert::SymmetricOnly));
+}
