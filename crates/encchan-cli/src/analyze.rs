@@ -1,4 +1,6 @@
-//! `encchan analyze`: read captures, track flows, print verdicts.
+//! `encchan analyze`: the run itself, apart from argument parsing so that it
+//! can be driven from tests: read captures in order, decode, track flows,
+//! write a record whenever a flow ends, and count what was skipped.
 
 use crate::decode::{self, Skip};
 use crate::flows::{FlowRecord, Limits, Table};
@@ -7,7 +9,7 @@ use crate::pcap;
 use encchan_core::{Alert, Config};
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::Duration;
 
 /// What a run saw, for the summary line and the exit code.
 #[derive(Debug, Default)]
@@ -16,14 +18,21 @@ pub struct Summary {
     pub packets: u64,
     pub flows: u64,
     pub flows_with_alerts: u64,
-    pub per_alert: [u64; 7],
+    /// Flows per alert, indexed like `Alert::ALL`.
+    pub per_alert: [u64; Alert::ALL.len()],
     pub skipped_link: u64,
     pub skipped_not_ip: u64,
+    pub skipped_malformed: u64,
     pub skipped_fragments: u64,
     pub skipped_other_transport: u64,
+    /// Packets cut by the snap length (kept, the cut counted as missing).
+    pub snaplen_cut: u64,
+    pub evicted: u64,
+    pub expired: u64,
+    /// Earliest and latest packet timestamps (µs), if any packet.
+    pub span_us: Option<(u64, u64)>,
     /// Files that could not be read to their end, with the reason.
     pub errors: Vec<String>,
-    pub evicted: u64,
 }
 
 /// Options of one run.
@@ -31,11 +40,16 @@ pub struct Options {
     pub files: Vec<PathBuf>,
     pub config: Config,
     pub limits: Limits,
+    /// Show a progress bar on stderr.
     pub progress: bool,
 }
 
+/// Packets between two updates of the progress bar.
+const PROGRESS_EVERY: u64 = 4096;
+
 /// Analyzes `opts.files` in order as one traffic stream, writing records to
-/// `out` as flows end.
+/// `out` as flows end. Unreadable files are reported in
+/// [`Summary::errors`]; the `Err` is for failures to write the output.
 pub fn run<W: Write>(opts: &Options, out: &mut Writer<W>) -> std::io::Result<Summary> {
     let mut summary = Summary {
         files: opts.files.len(),
@@ -51,38 +65,56 @@ pub fn run<W: Write>(opts: &Options, out: &mut Writer<W>) -> std::io::Result<Sum
             summary.flows_with_alerts += 1;
         }
         for a in r.verdict.alerts.iter() {
-            summary.per_alert[a as usize] += 1;
+            if let Some(n) = summary.per_alert.get_mut(a as usize) {
+                *n += 1;
+            }
         }
         if write_error.is_none() {
-            if let Err(e) = out.write(&r, &cfg, &names[r.file]) {
+            let name = names.get(r.file).map_or("", String::as_str);
+            if let Err(e) = out.write(&r, &cfg, name) {
                 write_error = Some(e);
             }
         }
     };
-    let total_bytes: u64 = opts
+    let sizes: Vec<u64> = opts
         .files
         .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
+        .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .collect();
     let bar = opts.progress.then(|| {
-        let bar = indicatif::ProgressBar::new(total_bytes);
+        let bar = indicatif::ProgressBar::new(sizes.iter().sum());
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     });
+    let mut done_bytes = 0u64;
     for (file_index, path) in opts.files.iter().enumerate() {
+        if let Some(bar) = &bar {
+            bar.set_message(path.display().to_string());
+        }
+        // Records of flows that end while reading wait here briefly: the
+        // packet callback cannot borrow the writer.
         let mut pending = Vec::new();
         let result = pcap::read(path, |p| {
             summary.packets += 1;
+            summary.span_us = Some(match summary.span_us {
+                None => (p.ts_us, p.ts_us),
+                Some((a, b)) => (a.min(p.ts_us), b.max(p.ts_us)),
+            });
             match decode::decode(p.linktype, p.data) {
-                Ok(seg) => table.packet(&seg, p.ts_us, file_index, &mut |r| pending.push(r)),
+                Ok(seg) => {
+                    if seg.missing > 0 {
+                        summary.snaplen_cut += 1;
+                    }
+                    table.packet(&seg, p.ts_us, file_index, &mut |r| pending.push(r))
+                }
                 Err(Skip::LinkType) => summary.skipped_link += 1,
                 Err(Skip::NotIp) => summary.skipped_not_ip += 1,
+                Err(Skip::Malformed) => summary.skipped_malformed += 1,
                 Err(Skip::Fragment) => summary.skipped_fragments += 1,
                 Err(Skip::OtherTransport) => summary.skipped_other_transport += 1,
             }
@@ -91,12 +123,18 @@ pub fn run<W: Write>(opts: &Options, out: &mut Writer<W>) -> std::io::Result<Sum
                     emit(r, &mut summary);
                 }
             }
+            if summary.packets % PROGRESS_EVERY == 0 {
+                if let Some(bar) = &bar {
+                    bar.set_position(done_bytes + p.offset);
+                }
+            }
         });
         for r in pending.drain(..) {
             emit(r, &mut summary);
         }
+        done_bytes += sizes.get(file_index).copied().unwrap_or(0);
         if let Some(bar) = &bar {
-            bar.inc(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0));
+            bar.set_position(done_bytes);
         }
         if let Err(e) = result {
             summary.errors.push(format!("{}: {e}", path.display()));
@@ -111,6 +149,7 @@ pub fn run<W: Write>(opts: &Options, out: &mut Writer<W>) -> std::io::Result<Sum
         bar.finish_and_clear();
     }
     summary.evicted = table.stats.evicted;
+    summary.expired = table.stats.expired;
     if let Some(e) = write_error {
         return Err(e);
     }
@@ -119,26 +158,37 @@ pub fn run<W: Write>(opts: &Options, out: &mut Writer<W>) -> std::io::Result<Sum
 }
 
 impl Summary {
-    /// The summary line.
-    pub fn line(&self, elapsed: Instant) -> String {
+    /// The summary line (stderr), `name=value` pairs after `encchan:`.
+    pub fn line(&self, elapsed: Duration) -> String {
         let alerts: Vec<String> = Alert::ALL
             .iter()
-            .filter(|a| self.per_alert[**a as usize] > 0)
-            .map(|a| format!("{}={}", a.name(), self.per_alert[*a as usize]))
+            .zip(self.per_alert)
+            .filter(|(_, n)| *n > 0)
+            .map(|(a, n)| format!("{}={n}", a.name()))
             .collect();
+        let capture_s = self
+            .span_us
+            .map_or(0.0, |(a, b)| b.saturating_sub(a) as f64 / 1e6);
         format!(
-            "encchan: {} file(s), {} packets, {} flows, {} with alerts ({}), skipped: {} fragments, {} non-IP, {} other transport, {} unknown link type; {} evicted; {:.2}s",
+            "encchan: files={} packets={} flows={} flows_with_alerts={} [{}] \
+             ip_fragments_skipped={} non_ip_skipped={} malformed_skipped={} \
+             other_transport_skipped={} unknown_linktype_skipped={} snaplen_cut={} \
+             idle_expired={} evicted={} capture_duration={:.3}s elapsed={:.3}s",
             self.files,
             self.packets,
             self.flows,
             self.flows_with_alerts,
-            if alerts.is_empty() { "none".into() } else { alerts.join(" ") },
+            alerts.join(" "),
             self.skipped_fragments,
             self.skipped_not_ip,
+            self.skipped_malformed,
             self.skipped_other_transport,
             self.skipped_link,
+            self.snaplen_cut,
+            self.expired,
             self.evicted,
-            elapsed.elapsed().as_secs_f64()
+            capture_s,
+            elapsed.as_secs_f64()
         )
     }
 }

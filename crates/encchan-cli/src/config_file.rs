@@ -95,4 +95,45 @@ mod tests {
         assert!(parse("no_such_knob = 1").is_err());
         assert_eq!(parse("").unwrap(), Config::default());
     }
+
+    #[test]
+    fn every_knob_maps_onto_the_config() {
+        let cfg = parse(
+            "entropy_threshold = 7.0\nmin_payload = 64\ninspect_budget = 2048\n\
+             handshake_timeout = 0.25\nasymmetry_ratio = 20.0\nvolume_threshold = 5000000\n\
+             [ports]\ntls = []\nssh = [22, 2222]\nplaintext = [8080]\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.entropy_threshold, 7.0);
+        assert_eq!(cfg.min_payload, 64);
+        assert_eq!(cfg.inspect_budget, 2048);
+        assert_eq!(cfg.handshake_timeout_us, 250_000);
+        assert_eq!(cfg.asymmetry_ratio, 20.0);
+        assert_eq!(cfg.volume_threshold, 5_000_000);
+        assert!(
+            !cfg.ports.tls.contains(443),
+            "an empty list empties the set"
+        );
+        assert!(cfg.ports.ssh.contains(2222) && cfg.ports.ssh.contains(22));
+        assert!(cfg.ports.plaintext.contains(8080) && !cfg.ports.plaintext.contains(80));
+    }
+
+    #[test]
+    fn bad_files_are_errors_not_panics() {
+        for bad in [
+            "handshake_timeout = -1",
+            "handshake_timeout = nan",
+            "handshake_timeout = inf",
+            "min_payload = -5",
+            "min_payload = 1.5",
+            "entropy_threshold = \"high\"",
+            "[ports]\ntls = [70000]",
+            "[ports]\ntls = 443",
+            "[ports]\nftp = [21]",
+            "entropy_threshold = ",
+            "\u{0}",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
 }

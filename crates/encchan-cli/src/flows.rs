@@ -1,7 +1,21 @@
 //! The flow table: which packets belong together, who the client is, TCP
-//! reassembly per direction, timeouts and eviction. The engine state of each
-//! flow is stored inline (`encchan_core::Flow`, 256 bytes): memory is
-//! flows × a fixed size.
+//! reassembly per direction, timeouts and eviction.
+//!
+//! Flows live in a slab (`Vec` of slots with a free list) indexed by a
+//! `HashMap` from the canonical 5-tuple. Each slot holds the engine's state
+//! inline (`encchan_core::Flow`, a fixed 256 bytes) next to the reassembly
+//! state, so memory is flows × a fixed size plus the bounded out-of-order
+//! buffers.
+//!
+//! Client: for TCP the sender of a SYN without ACK; failing that the
+//! receiver of a SYN-ACK; failing that the sender of the first packet with
+//! payload. For UDP the sender of the first datagram. A flow is `Observed`
+//! when its start was seen (the SYN, or any UDP datagram), else `Midstream`.
+//!
+//! A flow ends on RST, on FIN from both sides, when idle longer than its
+//! timeout, when evicted to make room, or at the end of the input. Once the
+//! engine has decided a flow, its payload is no longer reassembled or fed:
+//! new bytes are only counted ([`Flow::account`]).
 
 use crate::decode::Segment;
 use crate::reassembly::{Event, Reassembler};
@@ -9,7 +23,7 @@ use encchan_core::{Config, Direction, Flow, FlowStart, Transport, Verdict};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-type Endpoint = (IpAddr, u16);
+pub type Endpoint = (IpAddr, u16);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Key {
@@ -37,11 +51,43 @@ pub struct FlowRecord {
     pub verdict: Verdict,
     pub packets: [u64; 2],
     pub gap_bytes: [u64; 2],
+    /// Timestamps of the first and last packet (with or without payload).
     pub first_ts_us: u64,
     pub last_ts_us: u64,
     pub start: FlowStart,
     /// Index of the capture file the flow started in.
     pub file: usize,
+    /// Why the flow ended.
+    pub end: End,
+}
+
+/// Why a flow ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// FIN from both sides.
+    Fin,
+    Rst,
+    /// Idle longer than the timeout.
+    Idle,
+    /// A new connection reused the 5-tuple (a new SYN).
+    Reused,
+    /// Ended early to make room at the flow limit.
+    Evicted,
+    /// End of the input.
+    Input,
+}
+
+impl End {
+    pub fn name(self) -> &'static str {
+        match self {
+            End::Fin => "fin",
+            End::Rst => "rst",
+            End::Idle => "idle",
+            End::Reused => "reused",
+            End::Evicted => "evicted",
+            End::Input => "end_of_input",
+        }
+    }
 }
 
 struct Slot {
@@ -51,6 +97,12 @@ struct Slot {
     start: FlowStart,
     flow: Flow,
     reassembly: [Reassembler; 2],
+    /// Reassembly stopped because the engine decided.
+    counting: bool,
+    /// The client's SYN sequence number, when seen.
+    client_isn: Option<u32>,
+    /// Any payload seen (either direction).
+    payload_seen: bool,
     packets: [u64; 2],
     gap_bytes: [u64; 2],
     fin: [bool; 2],
@@ -67,12 +119,24 @@ pub struct Limits {
     pub max_flows: usize,
 }
 
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            tcp_idle_us: 300_000_000,
+            udp_idle_us: 60_000_000,
+            max_flows: 1_000_000,
+        }
+    }
+}
+
 /// Counters for the summary line.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TableStats {
     pub flows: u64,
     pub evicted: u64,
     pub expired: u64,
+    /// TCP packets without payload that belong to no open flow.
+    pub stray_tcp: u64,
 }
 
 pub struct Table {
@@ -81,12 +145,11 @@ pub struct Table {
     index: HashMap<Key, usize>,
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
-    packets_seen: u64,
     now_us: u64,
+    last_sweep_us: u64,
+    packets_since_sweep: u64,
     pub stats: TableStats,
 }
-
-const SWEEP_EVERY: u64 = 1 << 16;
 
 impl Table {
     pub fn new(cfg: Config, limits: Limits) -> Table {
@@ -96,8 +159,9 @@ impl Table {
             index: HashMap::new(),
             slots: Vec::new(),
             free: Vec::new(),
-            packets_seen: 0,
             now_us: 0,
+            last_sweep_us: 0,
+            packets_since_sweep: 0,
             stats: TableStats::default(),
         }
     }
@@ -115,7 +179,7 @@ impl Table {
         self.index.is_empty()
     }
 
-    /// Takes one decoded segment; finished flows go to `emit`.
+    /// Takes one decoded segment; flows that end go to `emit`.
     pub fn packet(
         &mut self,
         seg: &Segment<'_>,
@@ -124,18 +188,30 @@ impl Table {
         emit: &mut impl FnMut(FlowRecord),
     ) {
         self.now_us = self.now_us.max(ts_us);
-        self.packets_seen += 1;
-        if self.packets_seen % SWEEP_EVERY == 0 {
-            self.expire(emit);
-        }
+        self.maybe_sweep(emit);
         let src = (seg.src, seg.sport);
         let dst = (seg.dst, seg.dport);
-        let key = Key::new(src, dst, seg.tcp.is_some());
-        let slot_index = match self.index.get(&key) {
-            Some(&i) => i,
+        let tcp = seg.tcp;
+        let key = Key::new(src, dst, tcp.is_some());
+        let has_payload = !seg.payload.is_empty() || seg.missing > 0;
+        let mut existing = self.index.get(&key).copied();
+        if let Some(i) = existing {
+            if let Some(reason) = self.slots[i]
+                .as_ref()
+                .and_then(|s| self.stale(s, seg, ts_us))
+            {
+                self.close(i, reason, emit);
+                existing = None;
+            }
+        }
+        let i = match existing {
+            Some(i) => i,
             // A TCP packet with neither SYN nor payload (the last ACKs of a
-            // flow already closed) does not open a flow.
-            None if seg.tcp.is_some_and(|t| !t.syn) && seg.payload.is_empty() => return,
+            // flow already closed, a lone RST) does not open a flow.
+            None if tcp.is_some_and(|t| !t.syn) && !has_payload => {
+                self.stats.stray_tcp += 1;
+                return;
+            }
             None => {
                 if self.index.len() >= self.limits.max_flows {
                     self.make_room(emit);
@@ -143,7 +219,7 @@ impl Table {
                 self.open(key, seg, ts_us, file)
             }
         };
-        let Some(slot) = self.slots[slot_index].as_mut() else {
+        let Some(slot) = self.slots.get_mut(i).and_then(Option::as_mut) else {
             return;
         };
         let dir = if src == slot.client {
@@ -153,48 +229,79 @@ impl Table {
         };
         let d = dir as usize;
         slot.packets[d] += 1;
+        slot.first_ts_us = slot.first_ts_us.min(ts_us);
         slot.last_ts_us = slot.last_ts_us.max(ts_us);
         let cfg = &self.cfg;
-        let mut close = false;
-        match seg.tcp {
-            Some(tcp) => {
-                if tcp.syn {
-                    slot.reassembly[d].set_isn(tcp.seq);
-                }
-                if !seg.payload.is_empty() {
-                    if slot.flow.is_decided() {
-                        // Early verdict: count, do not reassemble.
-                        slot.flow.account(dir, seg.payload.len() as u64, ts_us);
-                    } else {
-                        let Slot {
-                            flow,
-                            reassembly,
-                            gap_bytes,
-                            ..
-                        } = slot;
-                        // Data in a SYN (TCP Fast Open) starts after the
-                        // sequence number the SYN consumes.
-                        let seq = if tcp.syn {
-                            tcp.seq.wrapping_add(1)
-                        } else {
-                            tcp.seq
-                        };
-                        reassembly[d].segment(seq, seg.payload, &mut |e| match e {
-                            Event::Data(bytes) => flow.feed(cfg, dir, bytes, ts_us),
-                            Event::Gap(n) => {
-                                gap_bytes[d] += n;
-                                flow.gap(cfg, dir, n, ts_us);
-                            }
-                        });
+        let mut end = None;
+        match tcp {
+            Some(t) => {
+                if t.syn {
+                    slot.reassembly[d].set_isn(t.seq);
+                    if dir == Direction::ToServer && !t.ack && slot.client_isn.is_none() {
+                        slot.client_isn = Some(t.seq);
+                        if slot.start == FlowStart::Midstream && !slot.payload_seen {
+                            // The SYN came after the SYN-ACK in the capture:
+                            // the start was observed after all.
+                            slot.start = FlowStart::Observed;
+                            slot.flow = Flow::new(
+                                Transport::Tcp,
+                                slot.client.1,
+                                slot.server.1,
+                                FlowStart::Observed,
+                                slot.first_ts_us,
+                            );
+                        }
                     }
                 }
-                slot.fin[d] |= tcp.fin;
-                close = tcp.rst || (slot.fin[0] && slot.fin[1]);
+                slot.payload_seen |= has_payload;
+                if has_payload {
+                    // Data in a SYN (TCP Fast Open) starts after the sequence
+                    // number the SYN consumes.
+                    let seq = if t.syn { t.seq.wrapping_add(1) } else { t.seq };
+                    slot.tcp_payload(cfg, dir, seq, seg.payload, seg.missing, ts_us);
+                }
+                slot.fin[d] |= t.fin;
+                if t.rst {
+                    end = Some(End::Rst);
+                } else if slot.fin[0] && slot.fin[1] {
+                    end = Some(End::Fin);
+                }
             }
-            None => slot.flow.feed(cfg, dir, seg.payload, ts_us),
+            None if seg.missing > 0 || slot.flow.is_decided() => {
+                // A datagram cut by the snap length is counted, not judged:
+                // its parser would see a broken datagram.
+                let len = seg.payload.len() as u64 + seg.missing;
+                slot.flow.account(dir, len, ts_us);
+            }
+            None if !seg.payload.is_empty() => slot.flow.feed(cfg, dir, seg.payload, ts_us),
+            None => {}
         }
-        if close {
-            self.close(slot_index, emit);
+        if let Some(end) = end {
+            self.close(i, end, emit);
+        }
+    }
+
+    /// Whether an open flow must end before `seg` (which would start a new
+    /// one): idle past its timeout, or a new SYN on the same 5-tuple.
+    fn stale(&self, slot: &Slot, seg: &Segment<'_>, ts_us: u64) -> Option<End> {
+        if ts_us.saturating_sub(slot.last_ts_us) > self.idle_limit(slot.key.tcp) {
+            return Some(End::Idle);
+        }
+        match seg.tcp {
+            Some(t) if t.syn && !t.ack => {
+                let from_client = (seg.src, seg.sport) == slot.client;
+                // The client's SYN again (a retransmission), or its first SYN
+                // seen late (captures are not always in order: the SYN-ACK
+                // may come first) continue the flow; any other SYN starts a
+                // new connection on the same 5-tuple.
+                let retransmitted = from_client && slot.client_isn == Some(t.seq);
+                let late = from_client
+                    && slot.client_isn.is_none()
+                    && !slot.payload_seen
+                    && slot.fin == [false, false];
+                (!retransmitted && !late).then_some(End::Reused)
+            }
+            _ => None,
         }
     }
 
@@ -221,6 +328,9 @@ impl Table {
             start,
             flow: Flow::new(transport, client.1, server.1, start, ts_us),
             reassembly: Default::default(),
+            counting: false,
+            client_isn: None,
+            payload_seen: false,
             packets: [0; 2],
             gap_bytes: [0; 2],
             fin: [false; 2],
@@ -243,28 +353,30 @@ impl Table {
         i
     }
 
-    fn close(&mut self, i: usize, emit: &mut impl FnMut(FlowRecord)) {
-        let Some(mut slot) = self.slots[i].take() else {
+    fn close(&mut self, i: usize, end: End, emit: &mut impl FnMut(FlowRecord)) {
+        let Some(mut slot) = self.slots.get_mut(i).and_then(Option::take) else {
             return;
         };
         self.index.remove(&slot.key);
         self.free.push(i);
         let cfg = &self.cfg;
         let ts = slot.last_ts_us;
-        for d in [Direction::ToServer, Direction::ToClient] {
-            let Slot {
-                flow,
-                reassembly,
-                gap_bytes,
-                ..
-            } = &mut slot;
-            reassembly[d as usize].flush(&mut |e| match e {
-                Event::Data(bytes) => flow.feed(cfg, d, bytes, ts),
-                Event::Gap(n) => {
-                    gap_bytes[d as usize] += n;
-                    flow.gap(cfg, d, n, ts);
-                }
-            });
+        if !slot.counting {
+            for dir in [Direction::ToServer, Direction::ToClient] {
+                let Slot {
+                    flow,
+                    reassembly,
+                    gap_bytes,
+                    ..
+                } = &mut slot;
+                reassembly[dir as usize].flush(&mut |e| match e {
+                    Event::Data(bytes) => flow.feed(cfg, dir, bytes, ts),
+                    Event::Gap(n) => {
+                        gap_bytes[dir as usize] += n;
+                        flow.gap(cfg, dir, n, ts);
+                    }
+                });
+            }
         }
         slot.flow.finish(cfg, ts);
         emit(FlowRecord {
@@ -278,6 +390,7 @@ impl Table {
             last_ts_us: slot.last_ts_us,
             start: slot.start,
             file: slot.file,
+            end,
         });
     }
 
@@ -289,8 +402,22 @@ impl Table {
         }
     }
 
+    /// Sweeps idle flows now and then: after at least a second of capture
+    /// time and enough packets that the scan costs O(1) per packet.
+    fn maybe_sweep(&mut self, emit: &mut impl FnMut(FlowRecord)) {
+        self.packets_since_sweep += 1;
+        let enough = (self.index.len() as u64 / 4).max(4096);
+        if self.packets_since_sweep >= enough
+            && self.now_us.saturating_sub(self.last_sweep_us) >= 1_000_000
+        {
+            self.expire(emit);
+        }
+    }
+
     /// Ends flows idle longer than their timeout.
     fn expire(&mut self, emit: &mut impl FnMut(FlowRecord)) {
+        self.packets_since_sweep = 0;
+        self.last_sweep_us = self.now_us;
         let now = self.now_us;
         let idle: Vec<usize> = (0..self.slots.len())
             .filter(|&i| {
@@ -301,7 +428,7 @@ impl Table {
             .collect();
         self.stats.expired += idle.len() as u64;
         for i in idle {
-            self.close(i, emit);
+            self.close(i, End::Idle, emit);
         }
     }
 
@@ -318,10 +445,15 @@ impl Table {
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|s| (s.last_ts_us, i)))
             .collect();
-        let n = (by_age.len() / 64).max(1);
+        let n = (by_age.len() / 64).max(1).min(by_age.len());
+        if n == 0 {
+            return;
+        }
         by_age.select_nth_unstable(n - 1);
-        for &(_, i) in &by_age[..n] {
-            self.close(i, emit);
+        by_age.truncate(n);
+        by_age.sort_unstable();
+        for &(_, i) in &by_age {
+            self.close(i, End::Evicted, emit);
         }
         self.stats.evicted += n as u64;
     }
@@ -336,7 +468,331 @@ impl Table {
             .collect();
         open.sort_unstable();
         for (_, i) in open {
-            self.close(i, emit);
+            self.close(i, End::Input, emit);
         }
+    }
+}
+
+impl Slot {
+    /// One TCP segment's payload in direction `dir`.
+    fn tcp_payload(
+        &mut self,
+        cfg: &Config,
+        dir: Direction,
+        seq: u32,
+        data: &[u8],
+        missing: u64,
+        ts_us: u64,
+    ) {
+        let d = dir as usize;
+        if self.counting {
+            let new = self.reassembly[d].count(seq, data.len() as u64 + missing);
+            if new > 0 {
+                self.flow.account(dir, new, ts_us);
+            }
+            return;
+        }
+        let Slot {
+            flow,
+            reassembly,
+            gap_bytes,
+            ..
+        } = self;
+        reassembly[d].segment(seq, data, missing, &mut |e| match e {
+            Event::Data(bytes) => flow.feed(cfg, dir, bytes, ts_us),
+            Event::Gap(n) => {
+                gap_bytes[d] += n;
+                flow.gap(cfg, dir, n, ts_us);
+            }
+        });
+        if flow.is_decided() {
+            // Early verdict: stop reassembling both directions; what was
+            // waiting is counted.
+            self.counting = true;
+            for dir in [Direction::ToServer, Direction::ToClient] {
+                let held = self.reassembly[dir as usize].stop();
+                if held > 0 {
+                    self.flow.account(dir, held, ts_us);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Tcp;
+    use std::net::Ipv4Addr;
+
+    const C: Endpoint = (IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 40000);
+    const S: Endpoint = (IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 443);
+
+    fn flags(f: &str) -> (bool, bool, bool, bool) {
+        (
+            f.contains('S'),
+            f.contains('A'),
+            f.contains('F'),
+            f.contains('R'),
+        )
+    }
+
+    fn tcp<'a>(from: Endpoint, to: Endpoint, f: &str, seq: u32, payload: &'a [u8]) -> Segment<'a> {
+        let (syn, ack, fin, rst) = flags(f);
+        Segment {
+            src: from.0,
+            dst: to.0,
+            sport: from.1,
+            dport: to.1,
+            tcp: Some(Tcp {
+                seq,
+                syn,
+                ack,
+                fin,
+                rst,
+            }),
+            payload,
+            missing: 0,
+        }
+    }
+
+    fn udp<'a>(from: Endpoint, to: Endpoint, payload: &'a [u8]) -> Segment<'a> {
+        Segment {
+            src: from.0,
+            dst: to.0,
+            sport: from.1,
+            dport: to.1,
+            tcp: None,
+            payload,
+            missing: 0,
+        }
+    }
+
+    struct Run {
+        table: Table,
+        out: Vec<FlowRecord>,
+    }
+
+    impl Run {
+        fn new(limits: Limits) -> Run {
+            Run {
+                table: Table::new(Config::default(), limits),
+                out: Vec::new(),
+            }
+        }
+        fn feed(&mut self, seg: Segment<'_>, ts: u64) {
+            let out = &mut self.out;
+            self.table.packet(&seg, ts, 0, &mut |r| out.push(r));
+        }
+        fn finish(mut self) -> Vec<FlowRecord> {
+            let out = &mut self.out;
+            self.table.finish_all(&mut |r| out.push(r));
+            self.out
+        }
+    }
+
+    fn handshake(run: &mut Run) {
+        run.feed(tcp(C, S, "S", 100, b""), 1);
+        run.feed(tcp(S, C, "SA", 900, b""), 2);
+        run.feed(tcp(C, S, "A", 101, b""), 3);
+    }
+
+    #[test]
+    fn syn_sender_is_the_client_and_fins_end_the_flow() {
+        let mut run = Run::new(Limits::default());
+        handshake(&mut run);
+        run.feed(tcp(C, S, "A", 101, b"hello"), 4);
+        run.feed(tcp(S, C, "A", 901, b"world!"), 5);
+        run.feed(tcp(C, S, "FA", 106, b""), 6);
+        assert!(run.out.is_empty());
+        run.feed(tcp(S, C, "FA", 907, b""), 7);
+        assert_eq!(run.out.len(), 1);
+        let r = &run.out[0];
+        assert_eq!((r.client, r.server, r.start), (C, S, FlowStart::Observed));
+        assert_eq!(r.end, End::Fin);
+        assert_eq!(r.verdict.dirs[0].bytes, 5);
+        assert_eq!(r.verdict.dirs[1].bytes, 6);
+        assert_eq!(r.packets, [4, 3]);
+        assert_eq!((r.first_ts_us, r.last_ts_us), (1, 7));
+        // The final ACK opens nothing.
+        run.feed(tcp(C, S, "A", 107, b""), 8);
+        assert!(run.table.is_empty());
+        assert_eq!(run.finish().len(), 1);
+    }
+
+    #[test]
+    fn syn_ack_first_makes_its_receiver_the_client() {
+        let mut run = Run::new(Limits::default());
+        run.feed(tcp(S, C, "SA", 900, b""), 1);
+        run.feed(tcp(C, S, "A", 101, b"hi"), 2);
+        let out = run.finish();
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].client, out[0].start), (C, FlowStart::Midstream));
+        assert_eq!(out[0].verdict.dirs[0].bytes, 2);
+    }
+
+    #[test]
+    fn syn_after_syn_ack_in_the_capture_is_the_same_flow() {
+        let mut run = Run::new(Limits::default());
+        run.feed(tcp(S, C, "SA", 900, b""), 2);
+        run.feed(tcp(C, S, "S", 100, b""), 1);
+        run.feed(tcp(C, S, "A", 101, b"hi"), 3);
+        let out = run.finish();
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].client, out[0].start), (C, FlowStart::Observed));
+        assert_eq!(out[0].first_ts_us, 1);
+        assert_eq!(out[0].verdict.dirs[0].bytes, 2);
+    }
+
+    #[test]
+    fn midstream_first_data_sender_is_the_client() {
+        let mut run = Run::new(Limits::default());
+        run.feed(tcp(S, C, "A", 5000, b""), 1); // stray ACK: no flow
+        assert!(run.table.is_empty());
+        run.feed(tcp(S, C, "A", 5000, b"data"), 2);
+        run.feed(tcp(C, S, "A", 7000, b"more"), 3);
+        let out = run.finish();
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].client, out[0].start), (S, FlowStart::Midstream));
+        assert_eq!(out[0].end, End::Input);
+    }
+
+    #[test]
+    fn rst_ends_the_flow_after_feeding_what_waits() {
+        let mut run = Run::new(Limits::default());
+        handshake(&mut run);
+        run.feed(tcp(C, S, "A", 104, b"def"), 4); // waits behind a hole
+        run.feed(tcp(C, S, "RA", 107, b""), 5);
+        assert_eq!(run.out.len(), 1);
+        let r = &run.out[0];
+        assert_eq!(r.end, End::Rst);
+        assert_eq!(r.gap_bytes, [3, 0]);
+        assert_eq!(r.verdict.dirs[0].bytes, 3);
+    }
+
+    #[test]
+    fn reassembled_bytes_reach_the_engine_once() {
+        let mut run = Run::new(Limits::default());
+        handshake(&mut run);
+        run.feed(tcp(C, S, "A", 104, b"def"), 4);
+        run.feed(tcp(C, S, "A", 101, b"abc"), 5);
+        run.feed(tcp(C, S, "A", 101, b"abc"), 6); // retransmission
+        let out = run.finish();
+        assert_eq!(out[0].verdict.dirs[0].bytes, 6);
+        assert_eq!(out[0].gap_bytes, [0, 0]);
+    }
+
+    #[test]
+    fn a_new_syn_on_the_same_tuple_starts_a_new_flow() {
+        let mut run = Run::new(Limits::default());
+        handshake(&mut run);
+        run.feed(tcp(C, S, "S", 100, b""), 4); // retransmitted SYN: same flow
+        assert!(run.out.is_empty());
+        run.feed(tcp(C, S, "A", 101, b"one"), 5);
+        run.feed(tcp(C, S, "S", 77_000, b""), 6);
+        assert_eq!(run.out.len(), 1);
+        assert_eq!(run.out[0].end, End::Reused);
+        run.feed(tcp(C, S, "A", 77_001, b"two!"), 7);
+        let out = run.finish();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].verdict.dirs[0].bytes, 4);
+        assert_eq!(out[1].start, FlowStart::Observed);
+    }
+
+    #[test]
+    fn udp_first_sender_is_the_client_and_idle_flows_end() {
+        let limits = Limits {
+            udp_idle_us: 1_000_000,
+            ..Limits::default()
+        };
+        let mut run = Run::new(limits);
+        run.feed(udp(C, S, b"query"), 10);
+        run.feed(udp(S, C, b"answer"), 20);
+        // Same tuple after the idle timeout: a new flow.
+        run.feed(udp(S, C, b"late"), 5_000_000);
+        assert_eq!(run.out.len(), 1);
+        let r = &run.out[0];
+        assert_eq!(
+            (r.client, r.start, r.end),
+            (C, FlowStart::Observed, End::Idle)
+        );
+        assert_eq!(r.packets, [1, 1]);
+        let out = run.finish();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].client, S);
+    }
+
+    #[test]
+    fn sweep_ends_idle_flows_while_reading() {
+        let limits = Limits {
+            udp_idle_us: 1_000_000,
+            ..Limits::default()
+        };
+        let mut run = Run::new(limits);
+        run.feed(udp(C, S, b"x"), 0);
+        let other: Endpoint = (IpAddr::V4(Ipv4Addr::new(10, 9, 9, 9)), 53);
+        for k in 0..5000u64 {
+            run.feed(udp(other, S, b"y"), 2_000_000 + k);
+        }
+        assert_eq!(run.out.len(), 1, "the idle flow was swept");
+        assert_eq!(run.out[0].end, End::Idle);
+        assert_eq!(run.table.len(), 1);
+    }
+
+    #[test]
+    fn flow_limit_evicts_the_least_recently_active() {
+        let limits = Limits {
+            max_flows: 3,
+            ..Limits::default()
+        };
+        let mut run = Run::new(limits);
+        for port in 1..=3u16 {
+            run.feed(udp((C.0, port), S, b"x"), u64::from(port));
+        }
+        run.feed(udp((C.0, 1), S, b"x"), 10); // port 1 is active again
+        run.feed(udp((C.0, 4), S, b"x"), 11);
+        assert_eq!(run.out.len(), 1);
+        assert_eq!(run.out[0].client.1, 2);
+        assert_eq!(run.out[0].end, End::Evicted);
+        assert_eq!(run.table.len(), 3);
+        assert_eq!(run.table.stats.evicted, 1);
+        assert_eq!(run.finish().len(), 4);
+    }
+
+    #[test]
+    fn decided_flows_are_counted_not_reassembled() {
+        let mut run = Run::new(Limits::default());
+        handshake(&mut run);
+        let budget = run.table.config().inspect_budget as usize;
+        let noise: Vec<u8> = (0..budget * 2)
+            .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_be_bytes()[0])
+            .collect();
+        let mut seq = 101u32;
+        let mut server_seq = 901u32;
+        for chunk in noise.chunks(1000) {
+            run.feed(tcp(C, S, "A", seq, chunk), 4);
+            run.feed(tcp(S, C, "A", server_seq, chunk), 4);
+            seq = seq.wrapping_add(chunk.len() as u32);
+            server_seq = server_seq.wrapping_add(chunk.len() as u32);
+        }
+        let i = run.table.index[&Key::new(C, S, true)];
+        let slot = run.table.slots[i].as_ref().unwrap();
+        assert!(slot.flow.is_decided() && slot.counting);
+        // A retransmission is not counted twice; new bytes are.
+        run.feed(tcp(C, S, "A", 101, &noise[..1000]), 5);
+        run.feed(tcp(C, S, "A", seq, b"tail"), 6);
+        let out = run.finish();
+        assert_eq!(out[0].verdict.dirs[0].bytes, noise.len() as u64 + 4);
+    }
+
+    #[test]
+    fn snap_length_cut_datagrams_are_counted_only() {
+        let mut run = Run::new(Limits::default());
+        let mut seg = udp(C, S, b"abc");
+        seg.missing = 10;
+        run.feed(seg, 1);
+        let out = run.finish();
+        assert_eq!(out[0].verdict.dirs[0].bytes, 13);
+        assert_eq!(out[0].verdict.dirs[0].inspected, 0);
     }
 }

@@ -1,7 +1,13 @@
-//! `encchan analyze [--format ndjson|table] [--config FILE] PCAP...`
+//! The `encchan` binary: argument parsing, the config file, output setup and
+//! exit codes around [`encchan_cli::analyze::run`].
 //!
-//! Exit codes: 0 ok; 1 with `--fail-on-alert` when alerts were found; 2 usage
-//! error or unreadable input (records of the flows read are still printed).
+//! `encchan analyze [--format ndjson|table] [--config FILE] [--fail-on-alert]
+//! [--udp-idle-timeout SECS] [--tcp-idle-timeout SECS] [--max-flows N] PCAP...`
+//!
+//! Exit codes: 0 ok; 1 with `--fail-on-alert` when a flow raised an alert;
+//! 2 usage error or unreadable input (a missing file stops before any
+//! output; a truncated or corrupt one is reported after the records of
+//! every flow read).
 
 use clap::{Parser, Subcommand, ValueEnum};
 use encchan_cli::analyze::{self, Options};
@@ -43,21 +49,32 @@ enum Command {
         /// Exit 1 when any flow raised an alert.
         #[arg(long)]
         fail_on_alert: bool,
-        /// Seconds after which an idle UDP flow ends.
-        #[arg(long, default_value_t = 60.0)]
+        /// Seconds after which an idle UDP flow ends (0: never).
+        #[arg(long, default_value_t = 60.0, value_parser = seconds)]
         udp_idle_timeout: f64,
-        /// Seconds after which an idle TCP flow ends.
-        #[arg(long, default_value_t = 300.0)]
+        /// Seconds after which an idle TCP flow ends (0: never).
+        #[arg(long, default_value_t = 300.0, value_parser = seconds)]
         tcp_idle_timeout: f64,
         /// Most flows tracked at once; the least recently active are ended
         /// first when full.
-        #[arg(long, default_value_t = 1_000_000)]
-        max_flows: usize,
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+        max_flows: u64,
         /// Capture files (pcap or pcapng), read in order as one stream.
         #[arg(required = true)]
         pcaps: Vec<PathBuf>,
     },
 }
+
+/// A non-negative, finite number of seconds.
+fn seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a number of seconds (>= 0)")),
+    }
+}
+
+/// Inputs larger than this get a progress bar (on a terminal).
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -84,13 +101,21 @@ fn main() -> ExitCode {
         },
     };
     for p in &pcaps {
-        if let Err(e) = std::fs::metadata(p) {
-            eprintln!("encchan: {}: {e}", p.display());
-            return ExitCode::from(2);
+        match std::fs::metadata(p) {
+            Err(e) => {
+                eprintln!("encchan: {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+            Ok(m) if m.is_dir() => {
+                eprintln!("encchan: {}: is a directory, not a capture", p.display());
+                return ExitCode::from(2);
+            }
+            Ok(_) => {}
         }
     }
-    let secs = |s: f64| {
-        if s.is_finite() && s > 0.0 {
+    let micros = |s: f64| {
+        if s > 0.0 {
+            // Saturates for absurdly large values.
             (s * 1e6) as u64
         } else {
             u64::MAX
@@ -105,19 +130,16 @@ fn main() -> ExitCode {
         files: pcaps,
         config,
         limits: Limits {
-            tcp_idle_us: secs(tcp_idle_timeout),
-            udp_idle_us: secs(udp_idle_timeout),
-            max_flows: max_flows.max(1),
+            tcp_idle_us: micros(tcp_idle_timeout),
+            udp_idle_us: micros(udp_idle_timeout),
+            max_flows: usize::try_from(max_flows).unwrap_or(usize::MAX),
         },
-        progress: std::io::stderr().is_terminal() && total > 64 << 20,
+        progress: std::io::stderr().is_terminal() && total > PROGRESS_MIN_BYTES,
     };
     let stdout = BufWriter::new(std::io::stdout().lock());
     let mut writer = match format {
-        Format::Ndjson => Writer::Ndjson(stdout),
-        Format::Table => Writer::Table {
-            out: stdout,
-            header_done: false,
-        },
+        Format::Ndjson => Writer::ndjson(stdout),
+        Format::Table => Writer::table(stdout),
     };
     let started = Instant::now();
     let summary = match analyze::run(&opts, &mut writer) {
@@ -131,7 +153,7 @@ fn main() -> ExitCode {
     for e in &summary.errors {
         eprintln!("encchan: {e}");
     }
-    eprintln!("{}", summary.line(started));
+    eprintln!("{}", summary.line(started.elapsed()));
     if !summary.errors.is_empty() {
         ExitCode::from(2)
     } else if fail_on_alert && summary.flows_with_alerts > 0 {

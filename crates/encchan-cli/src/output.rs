@@ -2,14 +2,16 @@
 //! names are fixed) and a table for people. Formatting only: every judgement
 //! comes from the engine's verdict.
 
-use crate::flows::FlowRecord;
+use crate::flows::{Endpoint, FlowRecord};
 use encchan_core::{Alert, Config, DirReport, Direction, FlowStart};
 use serde_json::{json, Map, Value};
 use std::io::{self, Write};
+use std::net::IpAddr;
 
+/// Seconds with microsecond precision, as a JSON number (an f64 holds
+/// microseconds since the epoch exactly for the next 280 years).
 fn seconds(us: u64) -> Value {
-    // Microsecond precision, as a JSON number.
-    json!((us as f64 / 1e6 * 1e6).round() / 1e6)
+    json!(us as f64 / 1e6)
 }
 
 fn round3(x: f32) -> f64 {
@@ -135,6 +137,7 @@ pub fn record(r: &FlowRecord, cfg: &Config, pcap: &str) -> Value {
         "tls": { "version": v.tls_version.map(hex16), "cipher_suite": v.tls_cipher_suite.map(hex16) },
         "key_exchange_complete": v.key_exchange_complete,
         "midstream": r.start == FlowStart::Midstream,
+        "end": r.end.name(),
         "decided": v.decided,
     })
 }
@@ -142,58 +145,190 @@ pub fn record(r: &FlowRecord, cfg: &Config, pcap: &str) -> Value {
 /// Writes records as NDJSON or as an aligned table.
 pub enum Writer<W: Write> {
     Ndjson(W),
-    Table { out: W, header_done: bool },
+    Table(Table<W>),
 }
 
 impl<W: Write> Writer<W> {
+    pub fn ndjson(out: W) -> Writer<W> {
+        Writer::Ndjson(out)
+    }
+
+    pub fn table(out: W) -> Writer<W> {
+        Writer::Table(Table {
+            out,
+            rows: Vec::new(),
+            widths: None,
+        })
+    }
+
     pub fn write(&mut self, r: &FlowRecord, cfg: &Config, pcap: &str) -> io::Result<()> {
         match self {
             Writer::Ndjson(out) => writeln!(out, "{}", record(r, cfg, pcap)),
-            Writer::Table { out, header_done } => {
-                if !*header_done {
-                    *header_done = true;
-                    writeln!(
-                        out,
-                        "{:<5} {:<45} {:<45} {:<10} {:<10} {:>10} {:>10} {:>5} {:>5}  alerts",
-                        "proto",
-                        "client",
-                        "server",
-                        "protocol",
-                        "content",
-                        "bytes_c",
-                        "bytes_s",
-                        "ent_c",
-                        "ent_s"
-                    )?;
+            Writer::Table(t) => t.write(table_row(r)),
+        }
+    }
+
+    /// Writes what is buffered and flushes.
+    pub fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Writer::Ndjson(out) => out.flush(),
+            Writer::Table(t) => {
+                t.settle()?;
+                t.out.flush()
+            }
+        }
+    }
+}
+
+const COLUMNS: [&str; 8] = [
+    "proto",
+    "client",
+    "server",
+    "protocol",
+    "content",
+    "alerts",
+    "bytes c/s",
+    "entropy c/s",
+];
+
+/// Rows buffered before the column widths are fixed; later rows are printed
+/// at once with those widths (longer cells push the line).
+const TABLE_BUFFER: usize = 10_000;
+
+/// The table for people: column widths from the first rows.
+pub struct Table<W: Write> {
+    out: W,
+    rows: Vec<[String; 8]>,
+    widths: Option<[usize; 8]>,
+}
+
+impl<W: Write> Table<W> {
+    fn write(&mut self, row: [String; 8]) -> io::Result<()> {
+        match self.widths {
+            Some(w) => self.line(&row, &w),
+            None => {
+                self.rows.push(row);
+                if self.rows.len() >= TABLE_BUFFER {
+                    self.settle()?;
                 }
-                let v = &r.verdict;
-                let ent = |d: &DirReport| d.entropy.map_or("-".to_string(), |e| format!("{e:.2}"));
-                let alerts: Vec<&str> = v.alerts.iter().map(|a| a.name()).collect();
-                writeln!(
-                    out,
-                    "{:<5} {:<45} {:<45} {:<10} {:<10} {:>10} {:>10} {:>5} {:>5}  {}",
-                    if r.tcp { "tcp" } else { "udp" },
-                    format!("{}:{}", r.client.0, r.client.1),
-                    format!("{}:{}", r.server.0, r.server.1),
-                    v.protocol.map_or("-", |p| p.name()),
-                    v.content.name(),
-                    v.dirs[0].bytes,
-                    v.dirs[1].bytes,
-                    ent(&v.dirs[0]),
-                    ent(&v.dirs[1]),
-                    if alerts.is_empty() {
-                        "-".to_string()
-                    } else {
-                        alerts.join(",")
-                    }
-                )
+                Ok(())
             }
         }
     }
 
-    pub fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Writer::Ndjson(out) | Writer::Table { out, .. } => out.flush(),
+    /// Fixes the widths and prints the header and the buffered rows.
+    fn settle(&mut self) -> io::Result<()> {
+        if self.widths.is_some() {
+            return Ok(());
         }
+        let mut w = COLUMNS.map(str::len);
+        for row in &self.rows {
+            for (width, cell) in w.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        self.widths = Some(w);
+        self.line(&COLUMNS.map(String::from), &w)?;
+        for row in std::mem::take(&mut self.rows) {
+            self.line(&row, &w)?;
+        }
+        Ok(())
+    }
+
+    fn line(&mut self, row: &[String; 8], w: &[usize; 8]) -> io::Result<()> {
+        let mut line = String::new();
+        for (i, (cell, width)) in row.iter().zip(w).enumerate() {
+            let pad = width.saturating_sub(cell.chars().count());
+            // Numbers right-aligned, text left-aligned; no trailing blanks.
+            if i >= 6 {
+                line.extend(std::iter::repeat_n(' ', pad));
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                if i + 1 < row.len() {
+                    line.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            if i + 1 < row.len() {
+                line.push_str("  ");
+            }
+        }
+        writeln!(self.out, "{}", line.trim_end())
+    }
+}
+
+fn endpoint(e: &Endpoint) -> String {
+    match e.0 {
+        IpAddr::V6(ip) => format!("[{ip}]:{}", e.1),
+        IpAddr::V4(ip) => format!("{ip}:{}", e.1),
+    }
+}
+
+fn table_row(r: &FlowRecord) -> [String; 8] {
+    let v = &r.verdict;
+    let ent = |d: &DirReport| d.entropy.map_or("-".to_string(), |e| format!("{e:.2}"));
+    let alerts: Vec<&str> = v.alerts.iter().map(|a| a.name()).collect();
+    [
+        if r.tcp { "tcp" } else { "udp" }.to_string(),
+        endpoint(&r.client),
+        endpoint(&r.server),
+        v.protocol.map_or("-", |p| p.name()).to_string(),
+        v.content.name().to_string(),
+        if alerts.is_empty() {
+            "-".to_string()
+        } else {
+            alerts.join(",")
+        },
+        format!("{}/{}", v.dirs[0].bytes, v.dirs[1].bytes),
+        format!("{}/{}", ent(&v.dirs[0]), ent(&v.dirs[1])),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_keep_microseconds() {
+        assert_eq!(
+            seconds(1_700_000_000_123_456).to_string(),
+            "1700000000.123456"
+        );
+        assert_eq!(seconds(0).to_string(), "0.0");
+        assert_eq!(seconds(1).to_string(), "1e-6");
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        let mut t = Table {
+            out: Vec::new(),
+            rows: Vec::new(),
+            widths: None,
+        };
+        let row = |client: &str, bytes: &str| {
+            [
+                "tcp",
+                client,
+                "10.0.0.2:443",
+                "tls",
+                "encrypted",
+                "-",
+                bytes,
+                "7.90/7.95",
+            ]
+            .map(String::from)
+        };
+        t.write(row("10.0.0.1:40000", "1/2")).unwrap();
+        t.write(row("[2001:db8::1]:40000", "12345/67890")).unwrap();
+        t.settle().unwrap();
+        let text = String::from_utf8(t.out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("proto  client "));
+        // Every column starts at the same place on every line.
+        let at = |l: &str, needle: &str| l.find(needle).unwrap();
+        assert_eq!(at(lines[1], "10.0.0.2"), at(lines[2], "10.0.0.2"));
+        assert_eq!(at(lines[0], "server"), at(lines[1], "10.0.0.2"));
+        assert_eq!(lines[1].len(), lines[2].len());
     }
 }

@@ -169,35 +169,166 @@ fn garbage_and_missing_files_exit_2_without_panic() {
     assert_eq!(out.status.code(), Some(2), "usage error");
 }
 
+/// Each link type and file format, with a protocol one of its flows must
+/// be recognized as (so that the payload really got through the decoder).
+const LINK_CASES: &[(&str, &str, &str)] = &[
+    // (capture, what it exercises, expected protocol)
+    ("zeek/http-vlan-0.pcap", "Ethernet 802.1Q", "http"),
+    ("zeek/http-qinq-0.pcap", "Ethernet QinQ", "http"),
+    ("zeek/erspan.pcap", "GRE/ERSPAN tunnel", ""),
+    ("ndpi/pcap/discord_mid_flow.pcap", "PPPoE", ""),
+    ("ndpi/pcap/dns2tcp_tunnel.pcap", "Linux SLL", "tls"),
+    ("ndpi/pcap/quic-v2.pcapng", "pcapng, Linux SLL", "quic"),
+    ("ndpi/pcap/rdp.pcap", "BSD NULL", "rdp"),
+    ("ndpi/pcap/openwire.pcapng", "pcapng, BSD NULL", ""),
+    ("ndpi/pcap/hls.pcapng", "pcapng, raw IP (101)", "http"),
+    (
+        "zeek/http/261/variant-02-cl_uint64max.pcap",
+        "raw IPv4 (228)",
+        "http",
+    ),
+    ("zeek/ppp/quic-interop-retry.pcap", "PPP", "quic"),
+    (
+        "ndpi/pcap/BGP_Cisco_hdlc_slarp.pcap",
+        "Cisco HDLC framing under PPP",
+        "",
+    ),
+    ("zeek/dns-inverse-query.pcap", "FDDI", "dns"),
+    ("zeek/nflog-http.pcap", "NFLOG", "http"),
+    (
+        "ndpi/pcap/someip_sd_sample.pcap",
+        "PPI, nanosecond pcap",
+        "",
+    ),
+    (
+        "zeek/http/get-to-ssh-server.pcap",
+        "nanosecond pcap",
+        "http",
+    ),
+    ("ndpi/pcap/nfsv3.pcap", "big-endian pcap", ""),
+    ("ndpi/pcap/anydesk.pcapng", "pcapng, Ethernet", ""),
+];
+
 #[test]
 fn link_types_and_pcapng() {
     let Some(shared) = shared() else { return };
-    // Linux SLL, raw IP, NULL/loopback, VLAN, QinQ and pcapng examples.
-    let cases = [
-        "zeek/http-qinq-0.pcap",
-        "zeek/nflog-http.pcap",
-        "zeek/erspan.pcap",
-        "ndpi/pcap/anydesk.pcapng",
-        "ndpi/pcap/shadowsocks.pcap",
-    ];
-    for case in cases {
+    for (case, what, protocol) in LINK_CASES {
         let path = shared.join(case);
-        if !path.exists() {
-            continue;
-        }
+        assert!(path.exists(), "{case} is missing from the shared captures");
         let out = encchan(&["analyze", path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{case} ({what}): {stderr}");
         let recs = records(&out);
         recs.iter().for_each(check_contract);
-        // nflog is a link type we do not decode: it must say so, not crash.
+        assert!(!recs.is_empty(), "{case} ({what}): no flows decoded");
         assert!(
-            out.status.code() == Some(0),
-            "{case}: {}",
-            String::from_utf8_lossy(&out.stderr)
+            stderr.contains("unknown_linktype_skipped=0"),
+            "{case} ({what}): {stderr}"
         );
-        if !case.contains("nflog") {
-            assert!(!recs.is_empty(), "{case}: no flows decoded");
+        if !protocol.is_empty() {
+            assert!(
+                recs.iter().any(|r| r["protocol"] == *protocol),
+                "{case} ({what}): no {protocol} flow"
+            );
         }
     }
+}
+
+/// Offsets of the record boundaries of a little-endian microsecond pcap.
+fn pcap_boundaries(bytes: &[u8]) -> Vec<usize> {
+    let mut at = 24;
+    let mut out = Vec::new();
+    while at + 16 <= bytes.len() {
+        out.push(at);
+        let caplen = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        at += 16 + caplen;
+    }
+    out
+}
+
+#[test]
+fn truncated_capture_offset_is_the_broken_record() {
+    let Some(shared) = shared() else { return };
+    let src = std::fs::read(shared.join("zeek/ssh/sshguess.pcap")).unwrap();
+    assert_eq!(&src[..4], &[0xd4, 0xc3, 0xb2, 0xa1], "little-endian pcap");
+    let starts = pcap_boundaries(&src);
+    let broken = starts[starts.len() / 2];
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let cut = dir.join("cut-mid-record.pcap");
+    std::fs::write(&cut, &src[..broken + 20]).unwrap();
+    let out = encchan(&["analyze", cut.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cut-mid-record.pcap: at byte offset {broken}: truncated"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("packets={}", starts.len() / 2)),
+        "{stderr}"
+    );
+    // The records come first, then the error; the summary is printed too.
+    assert!(!records(&out).is_empty());
+}
+
+#[test]
+fn truncated_pcapng_and_errors_in_one_of_several_files() {
+    let Some(shared) = shared() else { return };
+    let good = shared.join("ndpi/pcap/quic-v2.pcapng");
+    let src = std::fs::read(&good).unwrap();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let cut = dir.join("cut.pcapng");
+    std::fs::write(&cut, &src[..src.len() - 10]).unwrap();
+    let dns = shared.join("ndpi/pcap/dns.pcap");
+    let out = encchan(&["analyze", cut.to_str().unwrap(), dns.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cut.pcapng: at byte offset") && stderr.contains("truncated"),
+        "{stderr}"
+    );
+    // The file after the broken one is still read.
+    let recs = records(&out);
+    assert!(recs.iter().any(|r| r["protocol"] == "quic"));
+    assert!(recs.iter().any(|r| r["protocol"] == "dns"));
+    assert!(recs.iter().all(|r| r["pcap"].is_string()));
+}
+
+#[test]
+fn flow_table_options() {
+    let Some(shared) = shared() else { return };
+    let path = shared.join("ndpi/pcap/dns.pcap");
+    let p = path.to_str().unwrap();
+    let all = records(&encchan(&["analyze", p]));
+    // One flow at a time: every flow is still reported, some evicted.
+    let out = encchan(&["analyze", "--max-flows", "1", p]);
+    assert_eq!(out.status.code(), Some(0));
+    let one = records(&out);
+    assert!(one.len() >= all.len(), "{} < {}", one.len(), all.len());
+    for bad in [
+        &["--max-flows", "0"][..],
+        &["--udp-idle-timeout", "-1"],
+        &["--tcp-idle-timeout", "soon"],
+        &["--udp-idle-timeout", "NaN"],
+    ] {
+        let mut args = vec!["analyze"];
+        args.extend_from_slice(bad);
+        args.push(p);
+        let out = encchan(&args);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(out.stdout.is_empty());
+    }
+    let out = encchan(&[
+        "analyze",
+        "--udp-idle-timeout",
+        "0.5",
+        "--tcp-idle-timeout",
+        "0",
+        p,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
 }
 
 #[test]
