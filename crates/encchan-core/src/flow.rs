@@ -68,8 +68,9 @@ struct DatagramState {
     /// Datagrams in a row with QUIC's short-header shape (`u8::MAX`: broken).
     short_run: u8,
     /// First 4 bytes of the OpenVPN session id of a first-datagram reset
-    /// (0: none).
+    /// (0: none), and that reset's opcode.
     openvpn_sid: u32,
+    openvpn_opcode: u8,
 }
 
 impl DatagramState {
@@ -116,6 +117,7 @@ impl DirState {
                     has_rtp: false,
                     short_run: 0,
                     openvpn_sid: 0,
+                    openvpn_opcode: 0,
                 }),
             },
             facts: Facts::EMPTY,
@@ -437,8 +439,15 @@ impl Flow {
                 let this_sid = openvpn::session_id_prefix(d);
                 let confirmed = if first_datagram && openvpn::classify(d).is_some() {
                     state.openvpn_sid = this_sid.unwrap_or(0);
+                    state.openvpn_opcode = d[0] >> 3;
                     self.dirs[i].parser = Parser::Datagrams(state);
-                    matches!(self.dirs[1 - i].parser, Parser::Datagrams(s) if s.openvpn_sid != 0)
+                    // A client reset answered by a server reset, each side
+                    // with its own random session id. (An RPC reply echoes
+                    // the request's XID, so NFS would pass a weaker test.)
+                    matches!(self.dirs[1 - i].parser, Parser::Datagrams(s)
+                        if s.openvpn_sid != 0
+                            && s.openvpn_sid != state.openvpn_sid
+                            && openvpn::resets_pair(s.openvpn_opcode, state.openvpn_opcode))
                 } else {
                     state.openvpn_sid != 0 && this_sid == Some(state.openvpn_sid)
                 };

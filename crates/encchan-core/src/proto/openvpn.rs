@@ -42,6 +42,13 @@ pub(crate) fn session_id_prefix(d: &[u8]) -> Option<u32> {
     (sid != 0).then_some(sid)
 }
 
+/// Whether two first-datagram opcodes are a client reset and a server reset.
+pub(crate) fn resets_pair(a: u8, b: u8) -> bool {
+    let client = |o| o == P_CONTROL_HARD_RESET_CLIENT_V2 || o == P_CONTROL_HARD_RESET_CLIENT_V3;
+    (client(a) && b == P_CONTROL_HARD_RESET_SERVER_V2)
+        || (client(b) && a == P_CONTROL_HARD_RESET_SERVER_V2)
+}
+
 /// Facts of a packet of a flow already known to be OpenVPN.
 pub(crate) fn packet_facts(d: &[u8]) -> u8 {
     match d.first().map(|b| b >> 3) {
