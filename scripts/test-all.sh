@@ -30,6 +30,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test --workspace"
 cargo test --workspace --locked
 
+# Zeek plugin against a real Zeek (skips with a SKIP line when zeek-config
+# is not on PATH and ZEEK_DIST is unset).
+echo "==> Zeek plugin"
+bash cpp-shim/tests/run.sh
+
 # Fuzz every target briefly (the long runs are in the README). cargo fuzz
 # needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain build
 # with them.

@@ -378,7 +378,8 @@ impl ByteStats {
         } else if collisions == 0 {
             8.0
         } else {
-            (-libm::log2f(collisions as f32 / pairs_f)).clamp(0.0, 8.0)
+            // `+ 0.0` turns the -0.0 of log2(1) into 0.0.
+            (-libm::log2f(collisions as f32 / pairs_f)).clamp(0.0, 8.0) + 0.0
         };
         let t = entropy_threshold * encoding.bits() / 8.0;
         let mu = pairs_f * libm::exp2f(-t);

@@ -1,0 +1,2 @@
+# `@load EncChan/Engine` loads the encchan policy scripts shipped beside the
+# plugin (zeek-scripts/ in the source tree).

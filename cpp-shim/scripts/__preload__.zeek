@@ -1,0 +1,2 @@
+# Types the plugin's BiFs and events use; loaded before the BiFs.
+@load ./types

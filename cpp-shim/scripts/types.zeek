@@ -1,0 +1,47 @@
+module EncChan;
+
+export {
+	## Evidence per alert: "key=value ..." as the engine reported it.
+	type EvidenceTable: table[string] of string;
+
+	## The engine's verdict on one connection.
+	type Verdict: record {
+		## Recognized protocol ("tls", "ssh", "quic" …), if any.
+		protocol: string &optional;
+		## "encrypted", "compressed", "plaintext" or "unknown".
+		content: string;
+		## Alert names: symmetric_only, tls_unexpected_port,
+		## encrypted_on_plaintext_port, handshake_incomplete,
+		## handshake_malformed, rsa_key_exchange, traffic_asymmetry.
+		alerts: vector of string;
+		## Why each alert was raised.
+		evidence: EvidenceTable;
+		orig_bytes: count;
+		resp_bytes: count;
+		## Collision-entropy estimates (bits/byte), when enough bytes.
+		orig_entropy: double &optional;
+		resp_entropy: double &optional;
+		tls_version: count &optional;
+		tls_cipher_suite: count &optional;
+		key_exchange_complete: bool;
+		## The engine stopped inspecting payload.
+		decided: bool;
+		## Raised at connection end (the complete verdict).
+		final: bool;
+	};
+
+	## Byte statistics of a buffer, as the engine computes them.
+	type ByteStats: record {
+		entropy: double;
+		## Plug-in Shannon entropy (what find_entropy reports).
+		shannon: double;
+		collisions: count;
+		collisions_expected: double;
+		printable_fraction: double;
+		longest_printable_run: count;
+		mean_popcount: double;
+		encoding: string;
+		high_entropy: bool;
+		format: string &optional;
+	};
+}

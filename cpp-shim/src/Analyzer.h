@@ -1,0 +1,41 @@
+// One connection's view of the engine: feeds payload in, turns verdicts into
+// the EncChan::verdict event. The engine state lives in memory this analyzer
+// owns, of the size the engine asks for.
+#pragma once
+
+// TCP session adapters treat every child as a TCP application analyzer
+// (EndpointEOF, ConnectionClosed …), so that is the base, for UDP too.
+#include <zeek/analyzer/protocol/tcp/TCP.h>
+
+#include <cstdint>
+
+#include "encchan.h"
+
+namespace encchan_zeek {
+
+class Analyzer : public zeek::analyzer::tcp::TCP_ApplicationAnalyzer {
+public:
+    explicit Analyzer(zeek::Connection* conn);
+    ~Analyzer() override;
+
+    void Done() override;
+    void DeliverStream(int len, const u_char* data, bool orig) override;
+    void DeliverPacket(int len, const u_char* data, bool orig, uint64_t seq, const zeek::IP_Hdr* ip,
+                       int caplen) override;
+    void Undelivered(uint64_t seq, int len, bool orig) override;
+
+    static zeek::analyzer::Analyzer* Instantiate(zeek::Connection* conn) { return new Analyzer(conn); }
+
+private:
+    bool Ready();
+    void Feed(const u_char* data, int len, bool orig);
+    void Raise(bool final);
+
+    uint8_t* state = nullptr;
+    size_t state_size = 0;
+    bool started = false;
+    bool failed = false;
+    bool decided_raised = false;
+};
+
+} // namespace encchan_zeek

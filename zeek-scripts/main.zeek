@@ -1,0 +1,168 @@
+##! encchan: command-and-control hidden in encrypted channels (MITRE ATT&CK
+##! T1573). The plugin's engine judges every TCP and UDP connection; this
+##! module turns its verdicts into encchan.log and notices, and hands the
+##! engine its knobs (all runtime-tunable through the Config framework).
+
+@load base/frameworks/notice
+@load base/frameworks/config
+
+module EncChan;
+
+export {
+	redef enum Log::ID += { LOG };
+
+	redef enum Notice::Type += {
+		## High-entropy payload and no key exchange ever seen (T1573.001).
+		Symmetric_Only_Channel,
+		## TLS or QUIC on a port not profiled for it (T1573.002).
+		TLS_Unexpected_Port,
+		## Incomplete or malformed key exchange, or RSA key transport
+		## (T1573.002).
+		Handshake_Anomaly,
+		## Client-heavy byte ratio above the volume threshold (T1573).
+		Traffic_Asymmetry,
+		## Encrypted-looking payload on a port profiled for cleartext.
+		Encrypted_On_Plaintext_Port,
+	};
+
+	## Entropy threshold, bits per byte of collision entropy (random data
+	## estimates 8.0). See the engine's docs for why 7.5.
+	option EntropyThreshold: double = 7.5;
+	## Seconds a started key exchange has to complete.
+	option HandshakeTimeout: interval = 10 sec;
+	## Client/server bytes at or above which a flow is client-heavy.
+	option TrafficAsymmetryRatio: double = 10.0;
+	## Client bytes before asymmetry is considered.
+	option TrafficVolumeThreshold: count = 1048576;
+	## Bytes inspected per direction before the verdict is final.
+	option InspectBudget: count = 4096;
+	## Bytes a direction needs before its entropy counts.
+	option MinPayload: count = 32;
+	## Server ports expected to carry each kind of traffic ("tls", "ssh",
+	## "plaintext"). Each set replaces the engine's default for its kind.
+	option PortProfiles: table[string] of set[port] = {
+		["tls"] = set(443/tcp, 465/tcp, 636/tcp, 853/tcp, 993/tcp, 995/tcp, 8443/tcp, 443/udp, 853/udp, 4433/tcp,
+		              5061/tcp, 5223/tcp, 6443/tcp, 8883/tcp, 9443/tcp, 3389/tcp, 1194/udp, 1194/tcp),
+		["ssh"] = set(22/tcp, 2222/tcp),
+		["plaintext"] = set(21/tcp, 23/tcp, 25/tcp, 53/udp, 53/tcp, 80/tcp, 110/tcp, 143/tcp, 587/tcp, 8080/tcp),
+	};
+
+	## One line per connection the engine judged.
+	type Info: record {
+		ts: time &log;
+		uid: string &log;
+		id: conn_id &log;
+		proto: transport_proto &log;
+		protocol: string &log &optional;
+		content: string &log;
+		alerts: vector of string &log;
+		evidence: vector of string &log &optional;
+		orig_bytes: count &log;
+		resp_bytes: count &log;
+		orig_entropy: double &log &optional;
+		resp_entropy: double &log &optional;
+	};
+
+	## Raised for each log line, for other scripts to extend.
+	global log_encchan: event(rec: Info);
+}
+
+global reconfigure: event();
+
+function push_knobs()
+	{
+	EncChan::__set_knob("entropy_threshold", EntropyThreshold);
+	EncChan::__set_knob("handshake_timeout", interval_to_double(HandshakeTimeout));
+	EncChan::__set_knob("asymmetry_ratio", TrafficAsymmetryRatio);
+	EncChan::__set_knob("volume_threshold", TrafficVolumeThreshold);
+	EncChan::__set_knob("inspect_budget", InspectBudget);
+	EncChan::__set_knob("min_payload", MinPayload);
+	for ( kind, ports in PortProfiles )
+		{
+		local v: index_vec = vector();
+		for ( p in ports )
+			v += port_to_count(p);
+		EncChan::__set_ports(kind, v);
+		}
+	}
+
+function knob_changed_double(id: string, new_value: double): double
+	{
+	schedule 0 sec { EncChan::reconfigure() };
+	return new_value;
+	}
+
+function knob_changed_count(id: string, new_value: count): count
+	{
+	schedule 0 sec { EncChan::reconfigure() };
+	return new_value;
+	}
+
+function knob_changed_interval(id: string, new_value: interval): interval
+	{
+	schedule 0 sec { EncChan::reconfigure() };
+	return new_value;
+	}
+
+function knob_changed_ports(id: string, new_value: table[string] of set[port]): table[string] of set[port]
+	{
+	schedule 0 sec { EncChan::reconfigure() };
+	return new_value;
+	}
+
+event EncChan::reconfigure()
+	{
+	push_knobs();
+	}
+
+event zeek_init() &priority=5
+	{
+	Log::create_stream(EncChan::LOG, [$columns=Info, $ev=log_encchan, $path="encchan"]);
+	push_knobs();
+	Option::set_change_handler("EncChan::EntropyThreshold", knob_changed_double);
+	Option::set_change_handler("EncChan::TrafficAsymmetryRatio", knob_changed_double);
+	Option::set_change_handler("EncChan::TrafficVolumeThreshold", knob_changed_count);
+	Option::set_change_handler("EncChan::InspectBudget", knob_changed_count);
+	Option::set_change_handler("EncChan::MinPayload", knob_changed_count);
+	Option::set_change_handler("EncChan::HandshakeTimeout", knob_changed_interval);
+	Option::set_change_handler("EncChan::PortProfiles", knob_changed_ports);
+	}
+
+function notice_type(alert: string): Notice::Type
+	{
+	switch ( alert )
+		{
+		case "symmetric_only": return Symmetric_Only_Channel;
+		case "tls_unexpected_port": return TLS_Unexpected_Port;
+		case "encrypted_on_plaintext_port": return Encrypted_On_Plaintext_Port;
+		case "traffic_asymmetry": return Traffic_Asymmetry;
+		default: return Handshake_Anomaly;
+		}
+	}
+
+event EncChan::verdict(c: connection, v: EncChan::Verdict)
+	{
+	# One log line per connection, from the complete verdict at its end.
+	if ( ! v$final || v$orig_bytes + v$resp_bytes == 0 )
+		return;
+
+	local info = Info($ts=c$start_time, $uid=c$uid, $id=c$id, $proto=get_port_transport_proto(c$id$resp_p),
+	                  $content=v$content, $alerts=v$alerts, $orig_bytes=v$orig_bytes, $resp_bytes=v$resp_bytes);
+	if ( v?$protocol )
+		info$protocol = v$protocol;
+	if ( v?$orig_entropy )
+		info$orig_entropy = v$orig_entropy;
+	if ( v?$resp_entropy )
+		info$resp_entropy = v$resp_entropy;
+	if ( |v$alerts| > 0 )
+		{
+		info$evidence = vector();
+		for ( _, a in v$alerts )
+			info$evidence += fmt("%s: %s", a, v$evidence[a]);
+		}
+	Log::write(EncChan::LOG, info);
+
+	for ( _, a in v$alerts )
+		NOTICE([$note=notice_type(a), $conn=c, $msg=fmt("encchan %s (%s)", a, v?$protocol ? v$protocol : "no protocol"),
+		        $sub=v$evidence[a], $identifier=cat(c$id$orig_h, c$id$resp_h, c$id$resp_p, a)]);
+	}
