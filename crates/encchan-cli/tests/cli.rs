@@ -1,23 +1,12 @@
 //! The `encchan` binary end to end: the NDJSON contract, exit codes, bad
 //! input, link types, on real captures from ../shared/captures.
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::shared;
 
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        assert!(
-            std::env::var_os("ENCCHAN_CI").is_none(),
-            "../shared/captures is missing in CI"
-        );
-        eprintln!("SKIP: ../shared/captures is absent; CLI tests on real captures did not run");
-        None
-    }
-}
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
 
 fn encchan(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_encchan"))
@@ -81,7 +70,9 @@ fn check_contract(r: &Value) {
 
 #[test]
 fn tls_ssh_dns_records_follow_the_contract() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("CLI tests on real captures") else {
+        return;
+    };
     let files = [
         "ndpi/pcap/tls_verylong_certificate.pcap",
         "ndpi/pcap/ssh.pcap",
@@ -115,7 +106,9 @@ fn tls_ssh_dns_records_follow_the_contract() {
 
 #[test]
 fn shadowsocks_is_symmetric_only_and_fail_on_alert_exits_1() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("CLI tests on real captures") else {
+        return;
+    };
     let path = shared.join("ndpi/pcap/shadowsocks.pcap");
     let out = encchan(&["analyze", "--fail-on-alert", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
@@ -134,7 +127,9 @@ fn shadowsocks_is_symmetric_only_and_fail_on_alert_exits_1() {
 
 #[test]
 fn truncated_capture_reports_file_and_offset_and_keeps_flows() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("CLI tests on real captures") else {
+        return;
+    };
     let src = std::fs::read(shared.join("ndpi/pcap/ssh.pcap")).unwrap();
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let cut = dir.join("truncated.pcap");
@@ -211,7 +206,9 @@ const LINK_CASES: &[(&str, &str, &str)] = &[
 
 #[test]
 fn link_types_and_pcapng() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("CLI tests on real captures") else {
+        return;
+    };
     for (case, what, protocol) in LINK_CASES {
         let path = shared.join(case);
         assert!(path.exists(), "{case} is missing from the shared captures");
@@ -248,7 +245,9 @@ fn pcap_boundaries(bytes: &[u8]) -> Vec<usize> {
 
 #[test]
 fn truncated_capture_offset_is_the_broken_record() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("CLI tests on real captures") else {
+        return;
+    };
     let src = std::fs::read(shared.join("zeek/ssh/sshguess.pcap")).unwrap();
     assert_eq!(&src[..4], &[0xd4, 0xc3, 0xb2, 0xa1], "little-endian pcap");
     let starts = pcap_boundaries(&src);
@@ -275,7 +274,9 @@ fn truncated_capture_offset_is_the_broken_record() {
 
 #[test]
 fn truncated_pcapng_and_errors_in_one_of_several_files() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("CLI tests on real captures") else {
+        return;
+    };
     let good = shared.join("ndpi/pcap/quic-v2.pcapng");
     let src = std::fs::read(&good).unwrap();
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
@@ -298,7 +299,9 @@ fn truncated_pcapng_and_errors_in_one_of_several_files() {
 
 #[test]
 fn flow_table_options() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("CLI tests on real captures") else {
+        return;
+    };
     let path = shared.join("ndpi/pcap/dns.pcap");
     let p = path.to_str().unwrap();
     let all = records(&encchan(&["analyze", p]));
@@ -333,7 +336,9 @@ fn flow_table_options() {
 
 #[test]
 fn table_format_and_config_file() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("CLI tests on real captures") else {
+        return;
+    };
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let cfg = dir.join("strict.toml");
     std::fs::write(

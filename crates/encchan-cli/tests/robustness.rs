@@ -3,24 +3,13 @@
 //! whole pipeline (reader, decoder, flow table, reassembly, engine, output)
 //! in-process, and every record must still be valid JSON.
 
+mod common;
+use common::shared;
+
 use encchan_cli::analyze::{self, Options};
 use encchan_cli::flows::Limits;
 use encchan_cli::output::Writer;
 use std::path::{Path, PathBuf};
-
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        assert!(
-            std::env::var_os("ENCCHAN_CI").is_none(),
-            "../shared/captures is missing in CI"
-        );
-        eprintln!("SKIP: ../shared/captures is absent; robustness tests did not run");
-        None
-    }
-}
 
 /// Runs the analyzer on `file`; returns the number of records and errors.
 fn run(file: &Path, limits: Limits) -> (usize, usize) {
@@ -72,7 +61,9 @@ const CAPTURES: &[&str] = &[
 
 #[test]
 fn flipped_bytes_never_crash() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("robustness tests") else {
+        return;
+    };
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mutated");
     std::fs::create_dir_all(&dir).unwrap();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -101,7 +92,9 @@ fn flipped_bytes_never_crash() {
 
 #[test]
 fn cut_anywhere_never_crashes() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("robustness tests") else {
+        return;
+    };
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cut");
     std::fs::create_dir_all(&dir).unwrap();
     let mut rng = Rng(42);
@@ -121,7 +114,9 @@ fn cut_anywhere_never_crashes() {
 
 #[test]
 fn tiny_flow_table_and_timeouts() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("robustness tests") else {
+        return;
+    };
     for case in CAPTURES {
         let path = shared.join(case);
         let (normal, _) = run(&path, Limits::default());

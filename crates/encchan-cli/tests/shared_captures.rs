@@ -9,6 +9,9 @@
 //!   of those protocols must not be flagged.
 //! * Nothing may crash, and every record must be valid JSON.
 
+mod common;
+use common::shared;
+
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -70,20 +73,6 @@ const KNOWN_PORTS: &[u16] = &[
     500, 514, 587, 636, 853, 993, 995, 1194, 1812, 3306, 3389, 3478, 4500, 5060, 5061, 5353, 5355,
     5432, 8080, 8443, 51820,
 ];
-
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        assert!(
-            std::env::var_os("ENCCHAN_CI").is_none(),
-            "../shared/captures is missing in CI"
-        );
-        eprintln!("SKIP: ../shared/captures is absent; the shared-capture tests did not run");
-        None
-    }
-}
 
 fn captures(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -174,7 +163,9 @@ fn is_known(ndpi_name: &str) -> bool {
 
 #[test]
 fn ndpi_captures_known_protocols_are_never_symmetric_only() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("the shared-capture tests") else {
+        return;
+    };
     let mut flows = 0usize;
     let mut matched = 0usize;
     let mut flagged = Vec::new();
@@ -222,7 +213,9 @@ fn ndpi_captures_known_protocols_are_never_symmetric_only() {
 
 #[test]
 fn zeek_captures_known_ports_are_never_symmetric_only() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("the shared-capture tests") else {
+        return;
+    };
     let mut flows = 0usize;
     let mut violations = Vec::new();
     for pcap in captures(&shared.join("zeek")) {

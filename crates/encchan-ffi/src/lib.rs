@@ -694,55 +694,50 @@ fn c_name(name: Option<&'static str>) -> *const c_char {
     }
 }
 
+/// The name of the item of `all` whose code is `code`, as a C string.
+fn name_by_code<T: Copy>(
+    all: &[T],
+    code: u32,
+    code_of: fn(T) -> u32,
+    name: fn(T) -> &'static str,
+) -> *const c_char {
+    c_name(all.iter().copied().find(|t| code_of(*t) == code).map(name))
+}
+
 /// Name of alert bit `bit` (0–6), e.g. "symmetric_only"; "" if unknown.
 #[no_mangle]
 pub extern "C" fn encchan_alert_name(bit: u32) -> *const c_char {
-    c_name(
-        Alert::ALL
-            .iter()
-            .find(|a| **a as u32 == bit)
-            .map(|a| a.name()),
-    )
+    name_by_code(&Alert::ALL, bit, |a| a as u32, Alert::name)
 }
 
 /// Name of a protocol code, e.g. "tls"; "" if none.
 #[no_mangle]
 pub extern "C" fn encchan_protocol_name(code: u8) -> *const c_char {
-    c_name(Protocol::from_code(code).map(|p| p.name()))
+    name_by_code(&Protocol::ALL, code as u32, |p| p as u32, Protocol::name)
 }
 
 /// Name of a content code, e.g. "encrypted".
 #[no_mangle]
 pub extern "C" fn encchan_content_name(code: u8) -> *const c_char {
-    c_name(
-        CONTENTS
-            .iter()
-            .find(|c| **c as u8 == code)
-            .map(|c| c.name()),
-    )
+    name_by_code(&CONTENTS, code as u32, |c| c as u32, Content::name)
 }
 
 /// Name of a format code, e.g. "gzip"; "" if none.
 #[no_mangle]
 pub extern "C" fn encchan_format_name(code: u8) -> *const c_char {
-    c_name(FORMATS.iter().find(|f| **f as u8 == code).map(|f| f.name()))
+    name_by_code(&FORMATS, code as u32, |f| f as u32, Format::name)
 }
 
 /// Name of a handshake malformation reason code; "" if none.
 #[no_mangle]
 pub extern "C" fn encchan_reason_name(code: u8) -> *const c_char {
-    c_name(REASONS.iter().find(|r| **r as u8 == code).map(|r| r.name()))
+    name_by_code(&REASONS, code as u32, |r| r as u32, MalformReason::name)
 }
 
 /// Name of an encoding code ("raw", "base64", "base32", "hex").
 #[no_mangle]
 pub extern "C" fn encchan_encoding_name(code: u8) -> *const c_char {
-    c_name(
-        ENCODINGS
-            .iter()
-            .find(|e| **e as u8 == code)
-            .map(|e| e.name()),
-    )
+    name_by_code(&ENCODINGS, code as u32, |e| e as u32, Encoding::name)
 }
 
 /// Text of a status code.
