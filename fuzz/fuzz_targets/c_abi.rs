@@ -15,10 +15,17 @@ fuzz_target!(|data: &[u8]| {
     }
     unsafe {
         let mut cfg: *mut EncchanConfig = std::ptr::null_mut();
-        let abi = if data[0] & 1 == 0 { ENCCHAN_ABI_VERSION } else { data[1] as u32 };
+        let abi = if data[0] & 1 == 0 {
+            ENCCHAN_ABI_VERSION
+        } else {
+            data[1] as u32
+        };
         let rc = encchan_config_new(abi, &mut cfg);
         assert!(rc == 0 || rc == EncchanStatus::ErrAbi as i32);
-        let _ = encchan_config_set_entropy_threshold(cfg, f32::from_bits(u32::from_le_bytes([data[2], data[3], data[4], data[5]])));
+        let _ = encchan_config_set_entropy_threshold(
+            cfg,
+            f32::from_bits(u32::from_le_bytes([data[2], data[3], data[4], data[5]])),
+        );
         let _ = encchan_config_set_inspect_budget(cfg, data[6] as u32 * 300);
         let mut mem = Mem([data[7]; 1024]);
         let size = (data[2] as usize * 4).min(1024);
@@ -30,7 +37,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(rc <= 0);
         }
         let payload = &data[8..];
-        let ptr = if data[5] & 4 == 0 { payload.as_ptr() } else { std::ptr::null() };
+        let ptr = if data[5] & 4 == 0 {
+            payload.as_ptr()
+        } else {
+            std::ptr::null()
+        };
         let rc = encchan_flow_feed(cfg, state, size, data[6] % 3, ptr, payload.len(), 1);
         assert!(rc >= -7 && rc <= ENCCHAN_FEED_DECIDED);
         let _ = encchan_flow_gap(cfg, state, size, data[7] % 3, 5, 2);

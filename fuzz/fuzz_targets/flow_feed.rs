@@ -11,8 +11,16 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let cfg = Config::default();
-    let transport = if data[0] & 1 == 0 { Transport::Tcp } else { Transport::Udp };
-    let start = if data[0] & 2 == 0 { FlowStart::Observed } else { FlowStart::Midstream };
+    let transport = if data[0] & 1 == 0 {
+        Transport::Tcp
+    } else {
+        Transport::Udp
+    };
+    let start = if data[0] & 2 == 0 {
+        FlowStart::Observed
+    } else {
+        FlowStart::Midstream
+    };
     let server_port = u16::from_be_bytes([data[1], data[2]]);
     let mut flow = Flow::new(transport, 40000, server_port, start, 0);
     let mut rest = &data[3..];
@@ -22,7 +30,11 @@ fuzz_target!(|data: &[u8]| {
         let len = (u16::from_be_bytes([rest[1], rest[2]]) as usize).min(rest.len() - 3);
         let chunk = &rest[3..3 + len];
         rest = &rest[3 + len..];
-        let dir = if ctl & 1 == 0 { Direction::ToServer } else { Direction::ToClient };
+        let dir = if ctl & 1 == 0 {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
         ts = ts.wrapping_add((ctl >> 2) as u64 * 1_000_003);
         match ctl & 0b10 {
             0 => {
@@ -44,6 +56,9 @@ fuzz_target!(|data: &[u8]| {
     }
     flow.finish(&cfg, ts);
     let v = flow.verdict(&cfg);
-    assert!(v.dirs.iter().all(|d| d.entropy.is_none_or(|e| (0.0..=8.0).contains(&e))));
+    assert!(v
+        .dirs
+        .iter()
+        .all(|d| d.entropy.is_none_or(|e| (0.0..=8.0).contains(&e))));
     assert_eq!(core::mem::size_of_val(&flow), Flow::SIZE);
 });

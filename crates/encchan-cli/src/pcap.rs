@@ -49,12 +49,20 @@ struct Interface {
 
 /// Reads every packet of `path`, calling `on_packet` for each. Packets read
 /// before an error have all been delivered when the error is returned.
-pub fn read(path: &Path, mut on_packet: impl FnMut(Packet<'_>)) -> Result<(), ReadError> {
+pub fn read(path: &Path, on_packet: impl FnMut(Packet<'_>)) -> Result<(), ReadError> {
     let file = File::open(path).map_err(|e| ReadError {
         offset: 0,
         reason: e.to_string(),
     })?;
-    let mut reader = create_reader(BUFFER, file).map_err(|e| ReadError {
+    read_from(file, on_packet)
+}
+
+/// Like [`read`], from any reader (the fuzz target feeds it memory).
+pub fn read_from(
+    input: impl std::io::Read + Send + 'static,
+    mut on_packet: impl FnMut(Packet<'_>),
+) -> Result<(), ReadError> {
+    let mut reader = create_reader(BUFFER, input).map_err(|e| ReadError {
         offset: 0,
         reason: match e {
             PcapError::Eof => "empty file, not a pcap or pcapng capture".into(),
