@@ -292,6 +292,15 @@ const char *encchan_reason_name(uint8_t code);
 // Name of an encoding code ("raw", "base64", "base32", "hex").
 const char *encchan_encoding_name(uint8_t code);
 
+// Writes the evidence of alert bit `bit` of `verdict` as one line of
+// `key=value` text into `buf` (`len` bytes, NUL-terminated, cut to fit).
+// Returns the length the whole text needs without the NUL (call again with
+// a bigger buffer if it is `>= len`), or a negative error.
+int encchan_evidence_text(const struct EncchanVerdict *verdict,
+                          uint32_t bit,
+                          char *buf,
+                          size_t len);
+
 // Text of a status code.
 const char *encchan_strerror(int status);
 

@@ -24,6 +24,8 @@ use encchan_core::{
 use std::ffi::CString;
 use std::sync::OnceLock;
 
+mod evidence;
+
 /// Version of this ABI. Bumped on any incompatible change to a function or
 /// struct below; hosts pass the version they were built against.
 pub const ENCCHAN_ABI_VERSION: u32 = 1;
@@ -740,6 +742,33 @@ pub extern "C" fn encchan_encoding_name(code: u8) -> *const c_char {
     name_by_code(&ENCODINGS, code as u32, |e| e as u32, Encoding::name)
 }
 
+/// Writes the evidence of alert bit `bit` of `verdict` as one line of
+/// `key=value` text into `buf` (`len` bytes, NUL-terminated, cut to fit).
+/// Returns the length the whole text needs without the NUL (call again with
+/// a bigger buffer if it is `>= len`), or a negative error.
+#[no_mangle]
+pub unsafe extern "C" fn encchan_evidence_text(
+    verdict: *const EncchanVerdict,
+    bit: u32,
+    buf: *mut c_char,
+    len: usize,
+) -> c_int {
+    guard(|| {
+        let v = verdict.as_ref().ok_or(EncchanStatus::ErrNull)?;
+        if bit >= ENCCHAN_ALERT_COUNT {
+            return Err(EncchanStatus::ErrArg);
+        }
+        let out: &mut [u8] = if len == 0 {
+            &mut []
+        } else if buf.is_null() {
+            return Err(EncchanStatus::ErrNull);
+        } else {
+            core::slice::from_raw_parts_mut(buf.cast::<u8>(), len)
+        };
+        Ok(c_int::try_from(evidence::evidence_text(v, bit, out)).unwrap_or(c_int::MAX))
+    })
+}
+
 /// Text of a status code.
 #[no_mangle]
 pub extern "C" fn encchan_strerror(status: c_int) -> *const c_char {
@@ -823,6 +852,82 @@ mod tests {
         assert_eq!(name(encchan_protocol_name(0)), "");
         assert_eq!(name(encchan_alert_name(ENCCHAN_ALERT_COUNT)), "");
         assert_eq!(ENCCHAN_ALERT_COUNT as usize, Alert::ALL.len());
+    }
+
+    /// A symmetric-only flow built through the C functions themselves.
+    fn symmetric_only_verdict() -> EncchanVerdict {
+        unsafe {
+            let mut cfg = core::ptr::null_mut();
+            assert_eq!(encchan_config_new(ENCCHAN_ABI_VERSION, &mut cfg), 0);
+            let mut state = vec![0u64; encchan_state_size().div_ceil(8)];
+            let (ptr, len) = (state.as_mut_ptr().cast::<u8>(), encchan_state_size());
+            assert_eq!(
+                encchan_flow_init(ptr, len, ENCCHAN_TRANSPORT_TCP, 50000, 4444, 0, 0),
+                0
+            );
+            // xorshift bytes: uniform, no structure.
+            let mut x = 0x9e37_79b9_7f4a_7c15u64;
+            let data: Vec<u8> = (0..8192)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            encchan_flow_feed(cfg, ptr, len, 0, data.as_ptr(), data.len(), 1);
+            encchan_flow_feed(cfg, ptr, len, 1, data.as_ptr(), 512, 2);
+            encchan_flow_finish(cfg, ptr, len, 3);
+            let mut v = core::mem::zeroed();
+            assert_eq!(encchan_flow_verdict(cfg, ptr, len, &mut v), 0);
+            encchan_config_free(cfg);
+            v
+        }
+    }
+
+    #[test]
+    fn evidence_text_names_the_direction_and_cuts_to_fit() {
+        let v = symmetric_only_verdict();
+        assert_ne!(v.alerts & ENCCHAN_ALERT_SYMMETRIC_ONLY, 0);
+        let mut buf = [0 as c_char; 256];
+        let n = unsafe { encchan_evidence_text(&v, 0, buf.as_mut_ptr(), buf.len()) };
+        let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(n as usize, text.len());
+        let entropy: f32 = text
+            .strip_prefix("direction=orig entropy=")
+            .and_then(|t| t.split(' ').next())
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(entropy >= 7.5, "{text}");
+        assert!(text.contains("encoding=raw"), "{text}");
+        // Too small: cut, NUL-terminated, the full length reported.
+        let mut small = [0x7f as c_char; 10];
+        let m = unsafe { encchan_evidence_text(&v, 0, small.as_mut_ptr(), small.len()) };
+        assert_eq!(m, n);
+        let cut = unsafe { std::ffi::CStr::from_ptr(small.as_ptr()) }
+            .to_str()
+            .unwrap();
+        assert_eq!(cut, &text[..9]);
+        // Length query, bad arguments.
+        assert_eq!(
+            unsafe { encchan_evidence_text(&v, 0, core::ptr::null_mut(), 0) },
+            n
+        );
+        assert_eq!(
+            unsafe { encchan_evidence_text(&v, 7, buf.as_mut_ptr(), buf.len()) },
+            EncchanStatus::ErrArg as c_int
+        );
+        assert_eq!(
+            unsafe { encchan_evidence_text(core::ptr::null(), 0, buf.as_mut_ptr(), buf.len()) },
+            EncchanStatus::ErrNull as c_int
+        );
+        assert_eq!(
+            unsafe { encchan_evidence_text(&v, 0, core::ptr::null_mut(), 4) },
+            EncchanStatus::ErrNull as c_int
+        );
     }
 
     #[test]

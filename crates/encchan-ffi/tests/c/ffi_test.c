@@ -96,6 +96,14 @@ int main(void) {
     CHECK(v.dirs[0].decided_after == 4096);
     CHECK(v.evidence.high_entropy_direction != ENCCHAN_NONE_U8);
     CHECK(v.first_ts_us == 1 && v.last_ts_us == 4000);
+
+    char text[256];
+    int need = encchan_evidence_text(&v, 0, text, sizeof text);
+    CHECK(need > 0 && (size_t)need < sizeof text && strlen(text) == (size_t)need);
+    CHECK(strncmp(text, "direction=", 10) == 0);
+    CHECK(encchan_evidence_text(&v, 0, NULL, 0) == need);
+    CHECK(encchan_evidence_text(&v, ENCCHAN_ALERT_COUNT, text, sizeof text) == ENCCHAN_STATUS_ERR_ARG);
+    CHECK(encchan_evidence_text(NULL, 0, text, sizeof text) == ENCCHAN_STATUS_ERR_NULL);
     printf("verdict: alerts=0x%x content=%s entropy=%.3f/%.3f\n", v.alerts, encchan_content_name(v.content),
            (double)v.dirs[0].entropy, (double)v.dirs[1].entropy);
 
