@@ -738,9 +738,13 @@ impl Flow {
         let timed_out = elapsed >= cfg.handshake_timeout_us;
         let finished = self.flags & FLOW_FINISHED != 0;
         // A side that used its whole inspection budget before switching to
-        // protected records may have switched after it: not evidence.
-        let unseen_completion =
-            |d: &DirState| !d.facts.has(Facts::KEYED) && d.stats.len() >= cfg.inspect_budget;
+        // protected records may have switched after it, and a side with a
+        // gap (bytes the host never delivered) may have switched in it:
+        // neither is evidence.
+        let unseen_completion = |d: &DirState| {
+            !d.facts.has(Facts::KEYED)
+                && (d.stats.len() >= cfg.inspect_budget || d.flags & DIR_GAP != 0)
+        };
         let could_see_completion = !self.dirs.iter().any(unseen_completion);
         if let (true, false, None, Some(p), true) = (
             started,

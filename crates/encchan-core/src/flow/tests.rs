@@ -238,6 +238,21 @@ fn unanswered_hello_is_incomplete_not_symmetric() {
 }
 
 #[test]
+fn handshake_cut_by_a_gap_is_not_called_incomplete() {
+    // The host stopped delivering the stream (e.g. Suricata ending
+    // reassembly after the key exchange): the completion may be in the gap.
+    let cfg = Config::default();
+    let mut flow = Flow::new(Transport::Tcp, 40000, 443, FlowStart::Observed, 1_000_000);
+    flow.feed(&cfg, Direction::ToServer, &client_hello(), 1_000_010);
+    flow.gap(&cfg, Direction::ToServer, 1, 1_000_020);
+    flow.gap(&cfg, Direction::ToClient, 1, 1_000_020);
+    flow.finish(&cfg, 1_000_030);
+    let v = flow.verdict(&cfg);
+    assert_eq!(v.protocol, Some(Protocol::Tls));
+    assert!(!v.alerts.contains(Alert::HandshakeIncomplete), "{v:?}");
+}
+
+#[test]
 fn tls_records_without_any_hello_are_framing_without_handshake() {
     let mut c = [0u8; 1500];
     xorshift_fill(22, &mut c);
