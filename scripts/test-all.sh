@@ -35,6 +35,11 @@ cargo test --workspace --locked
 echo "==> Zeek plugin"
 bash cpp-shim/tests/run.sh
 
+# Suricata plugin against real Suricata 7.0 and 8.0 (each skips with a
+# SKIP line when absent; scripts/install-suricata.sh installs them).
+echo "==> Suricata plugin"
+bash crates/encchan-suricata/tests/run.sh
+
 # Fuzz every target briefly (the long runs are in the README). cargo fuzz
 # needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain build
 # with them.

@@ -1,0 +1,843 @@
+/* encchan Suricata plugin: feeds Suricata's reassembled TCP payload and UDP
+ * datagrams to the encchan engine, one engine state per flow in Suricata's
+ * flow storage, and publishes the verdicts to rules and EVE.
+ *
+ * Thin by design: no detection logic here. Everything that judges bytes is
+ * in the engine (include/encchan.h); the keyword/knob parsing is in the
+ * crate's Rust side (encchan_suricata_*).
+ *
+ * Built twice from this file (see the Makefile): against Suricata 8.0's
+ * installed headers (ENCCHAN_SURICATA_MAJOR=8: SCPlugin with
+ * SC_API_VERSION, loggers registered when logging is ready, the `encchan`
+ * rule keyword, fields in EVE records through the EVE callback) and against
+ * Suricata 7.0's configured source tree (ENCCHAN_SURICATA_MAJOR=7: the
+ * official API covers only EVE file types and capture, so Init registers
+ * output modules with the functions the binary exports; verdicts reach
+ * rules through flowbits and EVE-format records go to encchan.json).
+ *
+ * Threads: every callback that touches a flow's state runs with that flow
+ * locked by Suricata's flow worker (or the flow manager at flow end), so the
+ * packet path takes no lock of its own. */
+
+#include "suricata-common.h"
+#include "suricata-plugin.h"
+#include "conf.h"
+#include "decode.h"
+#include "flow.h"
+#include "flow-bit.h"
+#include "flow-storage.h"
+#include "output.h"
+#include "output-flow.h"
+#include "output-packet.h"
+#include "output-streaming.h"
+#include "stream-tcp-private.h"
+#include "util-var-name.h"
+#if ENCCHAN_SURICATA_MAJOR < 8
+#include "util-conf.h"
+#include "util-print.h"
+#include "util-time.h"
+#endif
+#if ENCCHAN_SURICATA_MAJOR >= 8
+#include "detect.h"
+#include "detect-engine-helper.h"
+#include "detect-engine-register.h"
+#include "detect-parse.h"
+#include "output-eve.h"
+#endif
+
+#include <stdatomic.h>
+
+#include "encchan.h"
+
+/* The crate's Rust side. */
+int64_t encchan_suricata_parse_alerts(const char *spec);
+int encchan_suricata_port_class(const char *name);
+
+#if ENCCHAN_SURICATA_MAJOR >= 8
+#define EC_ConfGet SCConfGet
+#define EC_ConfGetNode SCConfGetNode
+#define EC_ConfNode SCConfNode
+#define EC_JB SCJsonBuilder
+#else
+#define EC_ConfGet ConfGet
+#define EC_ConfGetNode ConfGetNode
+#define EC_ConfNode ConfNode
+#endif
+
+/* One flow's storage: the engine state and what the plugin remembers about
+ * publishing it. Allocated once per flow (by Suricata's flow storage, on the
+ * flow's first payload), freed with the flow. */
+typedef struct EncchanFlowSlot {
+    uint32_t alerts;   /* alert bits already published as flowbits */
+    uint8_t ready;     /* engine state initialized */
+    uint8_t decided;   /* engine decided: stop feeding */
+    uint8_t finished;  /* flow end seen */
+    uint8_t failed;    /* engine reported an error: leave the flow alone */
+    uint8_t raw_held;  /* TCP directions whose raw reassembly we keep on */
+    uint8_t dirs_done; /* directions whose inspection ended (bit per dir) */
+    uint8_t pad[6];
+    uint8_t state[];   /* encchan_state_size() bytes, 16-aligned */
+} EncchanFlowSlot;
+
+static EncchanConfig *g_config;
+static FlowStorageId g_storage = { .id = -1 };
+static size_t g_state_size;
+static atomic_uint_fast64_t g_errors;
+
+#if ENCCHAN_SURICATA_MAJOR < 8
+static void WriteRecord(void *thread_data, Flow *f, EncchanFlowSlot *s);
+#endif
+
+static uint64_t time_us(SCTime_t t)
+{
+    return (uint64_t)SCTIME_SECS(t) * 1000000u + (uint64_t)SCTIME_USECS(t);
+}
+
+static void *SlotAlloc(unsigned int size)
+{
+    return SCCalloc(1, size);
+}
+
+static void SlotFree(void *p)
+{
+    SCFree(p);
+}
+
+/* ---- knobs: the `encchan:` section of suricata.yaml ---- */
+
+static void KnobFloat(const char *name, int (*set)(EncchanConfig *, float))
+{
+    const char *v = NULL;
+    char key[96];
+    snprintf(key, sizeof key, "encchan.%s", name);
+    if (EC_ConfGet(key, &v) == 1 && v != NULL) {
+        char *end = NULL;
+        float f = strtof(v, &end);
+        if (end == v || *end != '\0' || set(g_config, f) != 0)
+            SCLogError("encchan: bad value for %s: %s", key, v);
+    }
+}
+
+static void KnobU64(const char *name, uint64_t scale, int (*set64)(EncchanConfig *, uint64_t),
+        int (*set32)(EncchanConfig *, uint32_t))
+{
+    const char *v = NULL;
+    char key[96];
+    snprintf(key, sizeof key, "encchan.%s", name);
+    if (EC_ConfGet(key, &v) == 1 && v != NULL) {
+        char *end = NULL;
+        double d = strtod(v, &end);
+        uint64_t n = (uint64_t)(d * (double)scale);
+        int rc = (end == v || *end != '\0' || d < 0) ? -1 : set64 ? set64(g_config, n) : set32(g_config, (uint32_t)n);
+        if (rc != 0)
+            SCLogError("encchan: bad value for %s: %s", key, v);
+    }
+}
+
+/* encchan.ports.{tls,ssh,plaintext}: a list that replaces the default. */
+static void KnobPorts(void)
+{
+    EC_ConfNode *ports = EC_ConfGetNode("encchan.ports");
+    if (ports == NULL)
+        return;
+    EC_ConfNode *kind;
+    TAILQ_FOREACH (kind, &ports->head, next) {
+        int class_ = encchan_suricata_port_class(kind->name);
+        if (class_ < 0) {
+            SCLogError("encchan: unknown port profile %s (tls, ssh, plaintext)", kind->name);
+            continue;
+        }
+        encchan_config_clear_ports(g_config, (EncchanPortClass)class_);
+        EC_ConfNode *p;
+        TAILQ_FOREACH (p, &kind->head, next) {
+            long n = p->val ? strtol(p->val, NULL, 10) : -1;
+            if (n <= 0 || n > 65535 ||
+                    encchan_config_set_port(g_config, (EncchanPortClass)class_, (uint16_t)n, true) != 0)
+                SCLogError("encchan: bad port %s in encchan.ports.%s", p->val ? p->val : "", kind->name);
+        }
+    }
+}
+
+static bool ConfigureEngine(void)
+{
+    if (encchan_abi_version() != ENCCHAN_ABI_VERSION ||
+            encchan_config_new(ENCCHAN_ABI_VERSION, &g_config) != 0) {
+        SCLogError("encchan: engine ABI %u, plugin built for %u", encchan_abi_version(), ENCCHAN_ABI_VERSION);
+        return false;
+    }
+    KnobFloat("entropy-threshold", encchan_config_set_entropy_threshold);
+    KnobFloat("asymmetry-ratio", encchan_config_set_asymmetry_ratio);
+    KnobU64("min-payload", 1, NULL, encchan_config_set_min_payload);
+    KnobU64("inspect-budget", 1, NULL, encchan_config_set_inspect_budget);
+    KnobU64("volume-threshold", 1, encchan_config_set_volume_threshold, NULL);
+    KnobU64("handshake-timeout", 1000000, encchan_config_set_handshake_timeout_us, NULL);
+    KnobPorts();
+    g_state_size = encchan_state_size();
+    return true;
+}
+
+/* ---- per-flow engine state ---- */
+
+static void FlowPorts(const Flow *f, uint16_t *client, uint16_t *server)
+{
+    /* Suricata keeps the first packet's addresses; a reversed flow's
+     * initiator is the other side. */
+    bool reversed = (f->flags & FLOW_DIR_REVERSED) != 0;
+    *client = reversed ? f->dp : f->sp;
+    *server = reversed ? f->sp : f->dp;
+}
+
+static EncchanFlowSlot *SlotFor(Flow *f, uint64_t ts)
+{
+    EncchanFlowSlot *s = FlowGetStorageById(f, g_storage);
+    if (s == NULL) {
+        s = FlowAllocStorageById(f, g_storage);
+        if (s == NULL)
+            return NULL;
+    }
+    if (!s->ready && !s->failed) {
+        uint16_t client, server;
+        FlowPorts(f, &client, &server);
+        uint8_t transport = f->proto == IPPROTO_UDP ? ENCCHAN_TRANSPORT_UDP : ENCCHAN_TRANSPORT_TCP;
+        uint8_t start = ENCCHAN_START_OBSERVED;
+        if (f->proto == IPPROTO_TCP) {
+            const TcpSession *ssn = f->protoctx;
+            if (ssn == NULL || (ssn->flags & STREAMTCP_FLAG_MIDSTREAM))
+                start = ENCCHAN_START_MIDSTREAM;
+        }
+        if (encchan_flow_init(s->state, g_state_size, transport, client, server, start, ts) == 0)
+            s->ready = 1;
+        else
+            s->failed = 1;
+    }
+    return s;
+}
+
+/* Publishes the engine's alerts to rules: `encchan.<alert>` flowbits (and
+ * `encchan.alert`) for 7.0 and 8.0 rules, and the bits the 8.0 keyword
+ * reads. */
+static void PublishAlerts(Flow *f, EncchanFlowSlot *s, uint32_t alerts)
+{
+    uint32_t fresh = alerts & ~s->alerts;
+    if (fresh == 0)
+        return;
+    s->alerts |= fresh;
+    char name[64];
+    for (uint32_t bit = 0; bit < ENCCHAN_ALERT_COUNT; bit++) {
+        if (!(fresh & (1u << bit)))
+            continue;
+        snprintf(name, sizeof name, "encchan.%s", encchan_alert_name(bit));
+        uint32_t idx = VarNameStoreLookupByName(name, VAR_TYPE_FLOW_BIT);
+        if (idx != 0)
+            FlowBitSet(f, idx);
+    }
+    uint32_t any = VarNameStoreLookupByName("encchan.alert", VAR_TYPE_FLOW_BIT);
+    if (any != 0)
+        FlowBitSet(f, any);
+}
+
+/* Rules run on packets, so they can only see a verdict reached while the
+ * flow still has packets. The engine's flow-level decision can wait for the
+ * flow's end (a short direction never fills its budget), so the alerts are
+ * published as soon as one direction's inspection has ended, and again
+ * when the flow is decided or ends. EVE flow records carry the final
+ * verdict in every case. */
+static void AfterFeed(Flow *f, EncchanFlowSlot *s, int rc)
+{
+    if (rc < 0) {
+        s->failed = 1;
+        atomic_fetch_add(&g_errors, 1);
+        return;
+    }
+    if (rc == ENCCHAN_FEED_DECIDED)
+        s->decided = 1;
+    EncchanVerdict v;
+    if (encchan_flow_verdict(g_config, s->state, g_state_size, &v) != 0)
+        return;
+    for (int d = 0; d < 2; d++)
+        if (s->decided || v.dirs[d].decided_after != ENCCHAN_NONE_U64)
+            s->dirs_done |= (uint8_t)(1u << d);
+    if (s->dirs_done)
+        PublishAlerts(f, s, v.alerts);
+}
+
+/* Suricata stops reassembling a TCP stream once app-layer detection has
+ * failed and no rule inspects the raw stream: exactly the unknown-protocol
+ * flows the engine is for. Keep raw reassembly on for each direction the
+ * engine still inspects (at most the inspect budget is held), and hand it
+ * back as soon as that direction is done. */
+static void HoldRawReassembly(Flow *f, EncchanFlowSlot *s)
+{
+    TcpSession *ssn = f->protoctx;
+    if (ssn == NULL)
+        return;
+    const uint32_t off = STREAMTCP_STREAM_FLAG_DISABLE_RAW | STREAMTCP_STREAM_FLAG_NEW_RAW_DISABLED;
+    for (int d = 0; d < 2; d++) {
+        TcpStream *stream = d == ENCCHAN_DIR_TO_SERVER ? &ssn->client : &ssn->server;
+        uint8_t bit = (uint8_t)(1u << d);
+        if (!(s->dirs_done & bit) && !s->failed && !s->finished) {
+            if (stream->flags & off) {
+                stream->flags &= ~off;
+                s->raw_held |= bit;
+            }
+        } else if (s->raw_held & bit) {
+            stream->flags |= STREAMTCP_STREAM_FLAG_DISABLE_RAW;
+            s->raw_held &= (uint8_t)~bit;
+        }
+    }
+}
+
+static void Feed(Flow *f, uint8_t dir, const uint8_t *data, uint32_t len, uint64_t ts)
+{
+    EncchanFlowSlot *s = SlotFor(f, ts);
+    if (s == NULL || s->failed || s->finished)
+        return;
+    if (s->decided) {
+        /* Count, don't inspect: keeps the byte totals for asymmetry. */
+        encchan_flow_account(s->state, g_state_size, dir, len, ts);
+        return;
+    }
+    AfterFeed(f, s, encchan_flow_feed(g_config, s->state, g_state_size, dir, data, len, ts));
+}
+
+/* The flow is over: final verdict (handshake timeouts, asymmetry). */
+static EncchanFlowSlot *Finish(Flow *f)
+{
+    EncchanFlowSlot *s = FlowGetStorageById(f, g_storage);
+    if (s == NULL || !s->ready || s->failed)
+        return NULL;
+    if (!s->finished) {
+        s->finished = 1;
+        /* A direction Suricata stopped reassembling (e.g. SSH after its
+         * key exchange, 7.0) before the engine was done with it: the rest
+         * of it is a gap, not an end. */
+        const TcpSession *ssn = f->proto == IPPROTO_TCP ? f->protoctx : NULL;
+        EncchanVerdict v;
+        bool have_v = ssn != NULL && encchan_flow_verdict(g_config, s->state, g_state_size, &v) == 0;
+        /* Both sides' FINs are in the sequence space once the session has
+         * closed; before that a direction may be one byte over. */
+        bool both_fin = ssn != NULL && ssn->state >= TCP_TIME_WAIT;
+        for (int d = 0; have_v && d < 2; d++) {
+            const TcpStream *stream = d == ENCCHAN_DIR_TO_SERVER ? &ssn->client : &ssn->server;
+            if (!(s->dirs_done & (1u << d))) {
+                if (stream->flags & STREAMTCP_STREAM_FLAG_NOREASSEMBLY)
+                    encchan_flow_gap(g_config, s->state, g_state_size, (uint8_t)d, 1, time_us(f->lastts));
+                continue;
+            }
+            /* Once a direction is done its reassembly may stop, and with it
+             * the logger's calls: count the rest from the sequence space
+             * (SYN and FIN take one each; < 4 GiB per direction). */
+            uint32_t seen = stream->next_seq - stream->isn - 1;
+            if (seen > 0 && both_fin)
+                seen--;
+            if (!(ssn->flags & STREAMTCP_FLAG_MIDSTREAM) && seen > v.dirs[d].bytes)
+                encchan_flow_account(s->state, g_state_size, (uint8_t)d, seen - v.dirs[d].bytes, time_us(f->lastts));
+        }
+        if (encchan_flow_finish(g_config, s->state, g_state_size, time_us(f->lastts)) < 0)
+            return NULL;
+        if (encchan_flow_verdict(g_config, s->state, g_state_size, &v) == 0)
+            PublishAlerts(f, s, v.alerts);
+    }
+    return s;
+}
+
+/* ---- payload ---- */
+
+static int TcpDataLogger(ThreadVars *tv, void *thread_data, const Flow *cf, const uint8_t *data,
+        uint32_t data_len, uint64_t tx_id, uint8_t flags)
+{
+    (void)tv, (void)thread_data, (void)tx_id;
+    Flow *f = (Flow *)cf; /* locked by the caller; storage is ours */
+    if (data == NULL || data_len == 0)
+        return 0;
+    uint8_t dir = (flags & OUTPUT_STREAMING_FLAG_TOCLIENT) ? ENCCHAN_DIR_TO_CLIENT : ENCCHAN_DIR_TO_SERVER;
+    Feed(f, dir, data, data_len, time_us(f->lastts));
+    EncchanFlowSlot *s = FlowGetStorageById(f, g_storage);
+    if (s != NULL)
+        HoldRawReassembly(f, s);
+    return 0;
+}
+
+/* 7.0's Packet layout is compiled from the configured 7.0.10 source tree;
+ * before trusting it on the real binary, check on the first UDP packet that
+ * the payload sits right after the UDP header it decoded. */
+static bool UdpLayoutOk(const Packet *p)
+{
+#if ENCCHAN_SURICATA_MAJOR >= 8
+    (void)p;
+    return true;
+#else
+    /* -1 unknown, 0 bad, 1 checked; threads racing here all compute the
+     * same answer. */
+    static atomic_int g_udp_layout_ok = -1;
+    if (atomic_load(&g_udp_layout_ok) < 0) {
+        bool ok = p->udph != NULL && (const uint8_t *)p->udph + UDP_HEADER_LEN == p->payload &&
+                  (uint32_t)p->payload_len + UDP_HEADER_LEN <= p->pktlen;
+        atomic_store(&g_udp_layout_ok, ok);
+        if (!ok)
+            SCLogError("encchan: Packet layout differs from the one this plugin was built for; UDP disabled");
+    }
+    return atomic_load(&g_udp_layout_ok) == 1;
+#endif
+}
+
+#if ENCCHAN_SURICATA_MAJOR >= 8
+typedef bool ConditionResult;
+#else
+typedef int ConditionResult;
+#endif
+
+static ConditionResult UdpCondition(ThreadVars *tv, void *thread_data, const Packet *p)
+{
+    (void)tv, (void)thread_data;
+    return p->flow != NULL && p->proto == IPPROTO_UDP && p->payload_len > 0;
+}
+
+static int UdpLogger(ThreadVars *tv, void *thread_data, const Packet *p)
+{
+    (void)tv, (void)thread_data;
+    if (!UdpLayoutOk(p))
+        return 0;
+    uint8_t dir = (p->flowflags & FLOW_PKT_TOCLIENT) ? ENCCHAN_DIR_TO_CLIENT : ENCCHAN_DIR_TO_SERVER;
+    Feed(p->flow, dir, p->payload, p->payload_len, time_us(p->ts));
+    return 0;
+}
+
+static int FlowEndLogger(ThreadVars *tv, void *thread_data, Flow *f)
+{
+    (void)tv;
+    EncchanFlowSlot *s = Finish(f);
+#if ENCCHAN_SURICATA_MAJOR < 8
+    if (s != NULL)
+        WriteRecord(thread_data, f, s);
+#else
+    (void)thread_data, (void)s;
+#endif
+    return 0;
+}
+
+/* ---- EVE ---- */
+
+/* The verdict as a JSON object, written through `put_*` callbacks so the
+ * same code serves Suricata 8's JsonBuilder and 7.0's own records. */
+typedef struct JsonSink {
+    void *ctx;
+    void (*open_object)(void *, const char *);
+    void (*open_array)(void *, const char *);
+    void (*close)(void *);
+    void (*string)(void *, const char *key, const char *val);  /* key NULL: array item */
+    void (*num)(void *, const char *key, double val);
+    void (*uint)(void *, const char *key, uint64_t val);
+    void (*boolean)(void *, const char *key, bool val);
+} JsonSink;
+
+static void WriteVerdict(const JsonSink *j, const EncchanVerdict *v)
+{
+    j->open_object(j->ctx, "encchan");
+    if (v->protocol != ENCCHAN_NONE_U8)
+        j->string(j->ctx, "protocol", encchan_protocol_name(v->protocol));
+    j->string(j->ctx, "content", encchan_content_name(v->content));
+    j->boolean(j->ctx, "key_exchange_complete", v->key_exchange_complete);
+    j->open_array(j->ctx, "alerts");
+    for (uint32_t bit = 0; bit < ENCCHAN_ALERT_COUNT; bit++)
+        if (v->alerts & (1u << bit))
+            j->string(j->ctx, NULL, encchan_alert_name(bit));
+    j->close(j->ctx);
+    if (v->alerts) {
+        j->open_object(j->ctx, "evidence");
+        char text[512];
+        for (uint32_t bit = 0; bit < ENCCHAN_ALERT_COUNT; bit++)
+            if ((v->alerts & (1u << bit)) && encchan_evidence_text(v, bit, text, sizeof text) >= 0)
+                j->string(j->ctx, encchan_alert_name(bit), text);
+        j->close(j->ctx);
+    }
+    static const char *const sides[2] = { "client", "server" };
+    for (int d = 0; d < 2; d++) {
+        const EncchanDirReport *r = &v->dirs[d];
+        j->open_object(j->ctx, sides[d]);
+        j->uint(j->ctx, "bytes", r->bytes);
+        j->uint(j->ctx, "inspected", r->inspected);
+        if (r->has_entropy)
+            j->num(j->ctx, "entropy", r->entropy);
+        j->string(j->ctx, "encoding", encchan_encoding_name(r->encoding));
+        if (r->format != ENCCHAN_NONE_U8)
+            j->string(j->ctx, "format", encchan_format_name(r->format));
+        j->close(j->ctx);
+    }
+    if (v->tls_version)
+        j->uint(j->ctx, "tls_version", v->tls_version);
+    if (v->tls_cipher_suite)
+        j->uint(j->ctx, "tls_cipher_suite", v->tls_cipher_suite);
+    j->close(j->ctx);
+}
+
+#if ENCCHAN_SURICATA_MAJOR >= 8
+
+static void JbOpenObject(void *c, const char *k) { SCJbOpenObject(c, k); }
+static void JbOpenArray(void *c, const char *k) { SCJbOpenArray(c, k); }
+static void JbClose(void *c) { SCJbClose(c); }
+static void JbStr(void *c, const char *k, const char *v)
+{
+    if (k)
+        SCJbSetString(c, k, v);
+    else
+        SCJbAppendString(c, v);
+}
+static void JbNum(void *c, const char *k, double v) { SCJbSetFloat(c, k, v); }
+static void JbUint(void *c, const char *k, uint64_t v) { SCJbSetUint(c, k, v); }
+static void JbBool(void *c, const char *k, bool v) { SCJbSetBool(c, k, v); }
+
+/* Every EVE record of a flow the engine has judged gets an "encchan"
+ * object; a flow record (no packet) is the flow's end, so the verdict
+ * there is final. */
+static void EveCallback(ThreadVars *tv, const Packet *p, Flow *f, SCJsonBuilder *jb, void *user)
+{
+    (void)tv, (void)user;
+    if (f == NULL)
+        return;
+    EncchanFlowSlot *s = p == NULL ? Finish(f) : FlowGetStorageById(f, g_storage);
+    if (s == NULL || !s->ready || s->failed)
+        return;
+    EncchanVerdict v;
+    if (encchan_flow_verdict(g_config, s->state, g_state_size, &v) != 0)
+        return;
+    if (p != NULL && !v.decided && s->alerts == 0)
+        return;
+    const JsonSink j = { jb, JbOpenObject, JbOpenArray, JbClose, JbStr, JbNum, JbUint, JbBool };
+    WriteVerdict(&j, &v);
+}
+
+/* ---- the `encchan` rule keyword (8.0) ---- */
+
+static int g_keyword_id = -1;
+
+typedef struct EncchanKeyword {
+    uint32_t alerts; /* match when any of these is raised; 0 = decided, no alert */
+    bool none;       /* `encchan: none;` */
+} EncchanKeyword;
+
+static int KeywordMatch(DetectEngineThreadCtx *det_ctx, Packet *p, const Signature *sig, const SigMatchCtx *ctx)
+{
+    (void)det_ctx, (void)sig;
+    const EncchanKeyword *k = (const EncchanKeyword *)ctx;
+    if (p->flow == NULL)
+        return 0;
+    const EncchanFlowSlot *s = FlowGetStorageById(p->flow, g_storage);
+    if (s == NULL || !s->ready || s->failed)
+        return 0;
+    if (k->none)
+        return s->decided && s->alerts == 0;
+    return (s->alerts & k->alerts) != 0;
+}
+
+static int KeywordSetup(DetectEngineCtx *de_ctx, Signature *sig, const char *arg)
+{
+    int64_t mask = encchan_suricata_parse_alerts(arg);
+    if (mask < 0) {
+        SCLogError("encchan: unknown alert in \"%s\" (symmetric_only, tls_unexpected_port, "
+                   "encrypted_on_plaintext_port, handshake_incomplete, handshake_malformed, "
+                   "rsa_key_exchange, traffic_asymmetry, any, none)",
+                arg ? arg : "");
+        return -1;
+    }
+    EncchanKeyword *k = SCCalloc(1, sizeof(*k));
+    if (k == NULL)
+        return -1;
+    k->none = mask == 0;
+    k->alerts = (uint32_t)mask;
+    if (SCSigMatchAppendSMToList(de_ctx, sig, (uint16_t)g_keyword_id, (SigMatchCtx *)k, DETECT_SM_LIST_MATCH) ==
+            NULL) {
+        SCFree(k);
+        return -1;
+    }
+    sig->flags |= SIG_FLAG_REQUIRE_PACKET;
+    return 0;
+}
+
+static void KeywordFree(DetectEngineCtx *de_ctx, void *ctx)
+{
+    (void)de_ctx;
+    SCFree(ctx);
+}
+
+static void KeywordsRegister(void)
+{
+    g_keyword_id = SCDetectHelperNewKeywordId();
+    SigTableElmt *e = &sigmatch_table[g_keyword_id];
+    e->name = "encchan";
+    e->desc = "match a flow by the alerts of the encchan engine (T1573)";
+    e->url = "https://example.invalid/encchan#suricata";
+    e->Match = KeywordMatch;
+    e->Setup = KeywordSetup;
+    e->Free = KeywordFree;
+}
+
+static TmEcode ThreadInit(ThreadVars *tv, const void *initdata, void **data)
+{
+    (void)tv, (void)initdata;
+    *data = NULL;
+    return TM_ECODE_OK;
+}
+
+static TmEcode ThreadDeinit(ThreadVars *tv, void *data)
+{
+    (void)tv, (void)data;
+    return TM_ECODE_OK;
+}
+
+static void OnLoggingReady(void *arg)
+{
+    (void)arg;
+    SCOutputRegisterStreamingLogger(LOGGER_USER, "encchan-tcp", TcpDataLogger, NULL, STREAMING_TCP_DATA,
+            ThreadInit, ThreadDeinit);
+    SCOutputRegisterPacketLogger(LOGGER_USER, "encchan-udp", UdpLogger, UdpCondition, NULL, ThreadInit,
+            ThreadDeinit);
+    SCOutputRegisterFlowLogger("encchan-flow", FlowEndLogger, NULL, ThreadInit, ThreadDeinit);
+    /* 8.0 picks its active root loggers before it calls this back, so a
+     * streaming logger registered here alone would never run: pick again
+     * (no thread exists yet). */
+    OutputClearActiveLoggers();
+    OutputSetupActiveLoggers();
+}
+
+static void Init(void)
+{
+    if (!ConfigureEngine())
+        return;
+    g_storage = FlowStorageRegister("encchan", (unsigned)(sizeof(EncchanFlowSlot) + g_state_size), SlotAlloc, SlotFree);
+    if (g_storage.id < 0) {
+        SCLogError("encchan: flow storage registration failed");
+        return;
+    }
+    SCRegisterOnLoggingReady(OnLoggingReady, NULL);
+    SCEveRegisterCallback(EveCallback, NULL);
+    SCSigTablePreRegister(KeywordsRegister);
+    SCLogNotice("encchan: engine ABI %u, %zu bytes per flow", encchan_abi_version(), g_state_size);
+}
+
+const SCPlugin PluginRegistration = {
+    .version = SC_API_VERSION,
+    .suricata_version = SC_PACKAGE_VERSION,
+    .name = "encchan",
+    .plugin_version = ENCCHAN_PLUGIN_VERSION,
+    .license = "MIT OR Apache-2.0",
+    .author = "encchan developers",
+    .Init = Init,
+};
+
+const SCPlugin *SCPluginRegister(void)
+{
+    return &PluginRegistration;
+}
+
+#else /* Suricata 7.0 */
+
+/* ---- 7.0: EVE-format records in <log dir>/encchan.json ---- */
+
+static FILE *g_json;
+static pthread_mutex_t g_json_lock = PTHREAD_MUTEX_INITIALIZER;
+
+typedef struct TextJson {
+    char *buf;
+    size_t len, cap;
+    bool need_comma;
+    int depth;
+    char closers[8]; /* what each open object/array closes with */
+} TextJson;
+
+static void TjRaw(TextJson *t, const char *s)
+{
+    size_t n = strlen(s);
+    if (t->len + n + 1 > t->cap)
+        return; /* the record buffer is sized for the largest verdict */
+    memcpy(t->buf + t->len, s, n + 1);
+    t->len += n;
+}
+
+static void TjString(TextJson *t, const char *s)
+{
+    char esc[8];
+    TjRaw(t, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            snprintf(esc, sizeof esc, "\\%c", c);
+        else if (c < 0x20)
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+        else
+            esc[0] = (char)c, esc[1] = 0;
+        TjRaw(t, esc);
+    }
+    TjRaw(t, "\"");
+}
+
+static void TjKey(TextJson *t, const char *k)
+{
+    if (t->need_comma)
+        TjRaw(t, ",");
+    t->need_comma = true;
+    if (k) {
+        TjString(t, k);
+        TjRaw(t, ":");
+    }
+}
+
+static void TjOpen(TextJson *t, const char *k, const char *open, char closer)
+{
+    TjKey(t, k);
+    TjRaw(t, open);
+    if (t->depth < (int)sizeof t->closers)
+        t->closers[t->depth++] = closer;
+    t->need_comma = false;
+}
+
+static void TjOpenObject(void *c, const char *k) { TjOpen(c, k, "{", '}'); }
+static void TjOpenArray(void *c, const char *k) { TjOpen(c, k, "[", ']'); }
+static void TjClose(void *c)
+{
+    TextJson *t = c;
+    if (t->depth == 0)
+        return;
+    char s[2] = { t->closers[--t->depth], 0 };
+    TjRaw(t, s);
+    t->need_comma = true;
+}
+static void TjStr(void *c, const char *k, const char *v) { TjKey(c, k), TjString(c, v); }
+static void TjNum(void *c, const char *k, double v)
+{
+    char n[32];
+    snprintf(n, sizeof n, "%.4f", v);
+    TjKey(c, k), TjRaw(c, n);
+}
+static void TjUint(void *c, const char *k, uint64_t v)
+{
+    char n[32];
+    snprintf(n, sizeof n, "%" PRIu64, v);
+    TjKey(c, k), TjRaw(c, n);
+}
+static void TjBool(void *c, const char *k, bool v) { TjKey(c, k), TjRaw(c, v ? "true" : "false"); }
+
+static void Addr(const Flow *f, bool src, char *out, size_t len)
+{
+    const FlowAddress *a = src ? &f->src : &f->dst;
+    if (FLOW_IS_IPV4(f))
+        PrintInet(AF_INET, &a->addr_data32[0], out, len);
+    else
+        PrintInet(AF_INET6, a->addr_data8, out, len);
+}
+
+static void WriteRecord(void *thread_data, Flow *f, EncchanFlowSlot *s)
+{
+    (void)thread_data;
+    EncchanVerdict v;
+    if (g_json == NULL || encchan_flow_verdict(g_config, s->state, g_state_size, &v) != 0)
+        return;
+    if (v.dirs[0].bytes + v.dirs[1].bytes == 0)
+        return;
+    char buf[4096];
+    TextJson t = { .buf = buf, .cap = sizeof buf };
+    buf[0] = 0;
+    char src[64], dst[64], ts[64];
+    bool reversed = (f->flags & FLOW_DIR_REVERSED) != 0;
+    Addr(f, !reversed, src, sizeof src);
+    Addr(f, reversed, dst, sizeof dst);
+    uint16_t sp, dp;
+    FlowPorts(f, &sp, &dp);
+    CreateIsoTimeString(f->startts, ts, sizeof ts);
+    TjOpenObject(&t, NULL);
+    TjStr(&t, "timestamp", ts);
+    TjUint(&t, "flow_id", FlowGetId(f));
+    TjStr(&t, "event_type", "encchan");
+    TjStr(&t, "src_ip", src);
+    TjUint(&t, "src_port", sp);
+    TjStr(&t, "dest_ip", dst);
+    TjUint(&t, "dest_port", dp);
+    TjStr(&t, "proto", f->proto == IPPROTO_UDP ? "UDP" : "TCP");
+    const JsonSink j = { &t, TjOpenObject, TjOpenArray, TjClose, TjStr, TjNum, TjUint, TjBool };
+    WriteVerdict(&j, &v);
+    TjClose(&t);
+    TjRaw(&t, "\n");
+    pthread_mutex_lock(&g_json_lock); /* flow end, not the packet path */
+    fputs(buf, g_json);
+    fflush(g_json);
+    pthread_mutex_unlock(&g_json_lock);
+}
+
+static OutputInitResult OutputInit(ConfNode *conf)
+{
+    (void)conf;
+    OutputInitResult r = { NULL, false };
+    OutputCtx *ctx = SCCalloc(1, sizeof(*ctx));
+    if (ctx == NULL)
+        return r;
+    r.ctx = ctx;
+    r.ok = true;
+    return r;
+}
+
+static TmEcode ThreadInit(ThreadVars *tv, const void *initdata, void **data)
+{
+    (void)tv, (void)initdata;
+    *data = NULL;
+    return TM_ECODE_OK;
+}
+
+static TmEcode ThreadDeinit(ThreadVars *tv, void *data)
+{
+    (void)tv, (void)data;
+    return TM_ECODE_OK;
+}
+
+/* The TCP module's setup also opens encchan.json and adds the flow-end
+ * logger (7.0 has no flow output module outside eve-log). */
+static OutputInitResult OutputInitTcp(ConfNode *conf)
+{
+    OutputInitResult r = OutputInit(conf);
+    if (!r.ok)
+        return r;
+    const char *dir = ConfigGetLogDirectory();
+    char path[PATH_MAX];
+    const char *name = conf ? ConfNodeLookupChildValue(conf, "filename") : NULL;
+    snprintf(path, sizeof path, "%s/%s", dir, name ? name : "encchan.json");
+    g_json = fopen(path, "a");
+    if (g_json == NULL) {
+        SCLogError("encchan: cannot open %s: %s", path, strerror(errno));
+        r.ok = false;
+        return r;
+    }
+    if (OutputRegisterFlowLogger("encchan-flow", FlowEndLogger, NULL, ThreadInit, ThreadDeinit, NULL) != 0)
+        r.ok = false;
+    return r;
+}
+
+static void Init(void)
+{
+    if (!ConfigureEngine())
+        return;
+    g_storage = FlowStorageRegister("encchan", (unsigned)(sizeof(EncchanFlowSlot) + g_state_size), SlotAlloc, SlotFree);
+    if (g_storage.id < 0) {
+        SCLogError("encchan: flow storage registration failed");
+        return;
+    }
+    /* Two output modules under one `outputs:` entry, `- encchan:`; each is
+     * set up when Suricata initializes its outputs. */
+    OutputRegisterStreamingModule(LOGGER_TCP_DATA, "encchan-tcp", "encchan", OutputInitTcp, TcpDataLogger,
+            STREAMING_TCP_DATA, ThreadInit, ThreadDeinit, NULL);
+    OutputRegisterPacketModule(LOGGER_JSON_STREAM, "encchan-udp", "encchan", OutputInit, UdpLogger, UdpCondition,
+            ThreadInit, ThreadDeinit, NULL);
+    SCLogNotice("encchan: engine ABI %u, %zu bytes per flow", encchan_abi_version(), g_state_size);
+}
+
+static SCPlugin PluginRegistration = {
+    .name = "encchan",
+    .license = "MIT OR Apache-2.0",
+    .author = "encchan developers",
+    .Init = Init,
+};
+
+SCPlugin *SCPluginRegister(void)
+{
+    return &PluginRegistration;
+}
+
+#endif
