@@ -141,7 +141,54 @@ def summary(run):
 check(summary(single) == summary(multi), "single vs multi-threaded runs differ")
 check(len(single[0]) >= len(rows), f"directory run judged {len(single[0])} flows")
 
-# 3. Shared captures: no symmetric_only verdict on a flow whose protocol
+# 3. The no-plugin variants on the corpus, beside the plugin: 7.0's Lua
+#    fallback (the engine through LuaJIT's FFI) must flag only labeled
+#    symmetric-only flows; 8.0's entropy-keyword rules are reported as they
+#    are (they cannot tell compressed data or TLS before detection from
+#    ciphertext; the README has the table).
+def no_plugin_run(rules, extra_conf, env=None):
+    d = os.path.join(a.work, "noplugin")
+    os.makedirs(d, exist_ok=True)
+    conf = os.path.join(d, "suricata.yaml")
+    open(conf, "w").write("\n".join(["%YAML 1.1", "---", f"default-log-dir: {d}", f"default-rule-path: {rules_dir}",
+                                     "outputs:", "  - eve-log:", "      enabled: yes", "      filename: eve.json",
+                                     "      types:", "        - alert",
+                                     f"classification-file: {os.path.join(rules_dir, 'classification.config')}",
+                                     "reference-config-file: /dev/null", "threshold-file: /dev/null",
+                                     *extra_conf, ""]))
+    r = subprocess.run([a.suricata, "-c", conf, "-S", os.path.join(rules_dir, rules), "-k", "none", "-l", d,
+                        "-r", pcaps], capture_output=True, text=True, env=env)
+    check(r.returncode == 0 and "rules failed" not in r.stderr + r.stdout.replace("0 rules failed", ""),
+          f"{rules}: {r.stdout[-600:]}{r.stderr[-600:]}")
+    eve = os.path.join(d, "eve.json")
+    hits = set()
+    for line in open(eve) if os.path.exists(eve) else []:
+        e = json.loads(line)
+        ports = {e["src_port"], e["dest_port"]}
+        hits |= {(row["pcap"], e["alert"]["signature_id"]) for row in rows if int(row["server_port"]) in ports}
+    os.remove(eve) if os.path.exists(eve) else None
+    return hits
+
+sym_pcaps = {row["pcap"] for row in rows if row["class"] == "symmetric_only"}
+plugin_sym = {row["pcap"] for row in rows for fk, sid in single[1] if sid == SID_BASE + 1
+              and int(row["server_port"]) in (fk[1], fk[3])}
+if a.major == 7:
+    env = dict(os.environ, ENCCHAN_LIBRARY=os.path.join(a.root, "target", "release", "libencchan.so"))
+    hits = no_plugin_run("encchan-lua.rules", ["security:", "  lua:", "    allow-rules: yes"], env)
+    flagged = {p for p, _ in hits}
+    check(flagged <= sym_pcaps, f"Lua fallback flagged non-symmetric captures: {sorted(flagged - sym_pcaps)}")
+    check(len(flagged) > 0, "Lua fallback flagged nothing")
+    print(f"suricata 7 corpus, symmetric-only captures alerted by rules: plugin {len(plugin_sym)}/{len(sym_pcaps)}, "
+          f"Lua fallback {len(flagged & sym_pcaps)}/{len(sym_pcaps)} with {len(flagged - sym_pcaps)} others",
+          file=sys.stderr)
+else:
+    hits = no_plugin_run("encchan-entropy.rules", [])
+    high = {p for p, sid in hits if sid in (9573301, 9573302, 9573304)}
+    print(f"suricata 8 corpus, symmetric-only captures alerted by rules: plugin {len(plugin_sym)}/{len(sym_pcaps)}, "
+          f"entropy keyword {len(high & sym_pcaps)}/{len(sym_pcaps)} with {len(high - sym_pcaps)} others "
+          f"({sorted(high - sym_pcaps)})", file=sys.stderr)
+
+# 4. Shared captures: no symmetric_only verdict on a flow whose protocol
 #    Suricata's own app-layer detection names.
 shared = os.path.realpath(os.path.join(a.root, "..", "shared", "captures"))
 if os.path.isdir(shared):

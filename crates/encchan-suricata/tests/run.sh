@@ -19,7 +19,8 @@ src7="${SURICATA7_SRC:-/opt/src/suricata7/suricata-7.0.10}"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cargo build -q --release --locked -p encchan-cli --manifest-path "$root/Cargo.toml"
+# The CLI for its figures; libencchan.so for the Lua fallback.
+cargo build -q --release --locked -p encchan-cli -p encchan-ffi --manifest-path "$root/Cargo.toml"
 
 status=0
 ran=0
