@@ -5,6 +5,7 @@ import argparse, csv, json, os, subprocess, sys
 p = argparse.ArgumentParser()
 p.add_argument("--root"); p.add_argument("--work"); p.add_argument("--major", type=int)
 p.add_argument("--suricata"); p.add_argument("--plugin"); p.add_argument("--encchan")
+p.add_argument("--asan-plugin", help="the plugin built with AddressSanitizer (make asan)")
 a = p.parse_args()
 os.makedirs(a.work, exist_ok=True)
 rules_dir = os.path.join(a.root, "suricata-rules")
@@ -41,15 +42,16 @@ def key(src, sport, dst, dport, proto):
     return (src, int(sport), dst, int(dport), proto.upper())
 
 
-def suricata(pcap, name, extra=()):
+def suricata(pcap, name, extra=(), env=None):
     """Runs Suricata; returns (verdicts by flow key, alerts, app_proto by key)."""
     d = os.path.join(a.work, name)
     os.makedirs(d, exist_ok=True)
     rules = "encchan-keyword.rules" if a.major == 8 else "encchan.rules"
     cmd = [a.suricata, "-c", config(d), "-S", os.path.join(rules_dir, rules), "-k", "none", "-l", d, "-r", pcap,
            *extra]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     check(r.returncode == 0, f"{' '.join(cmd)}: {r.stdout[-800:]}{r.stderr[-800:]}")
+    check("AddressSanitizer" not in r.stdout + r.stderr, f"{' '.join(cmd)}: {r.stderr[-3000:]}")
     check("Initializing plugin encchan" in r.stdout + r.stderr, f"plugin not loaded: {r.stdout[-500:]}")
     verdicts, alerts, app = {}, [], {}
     eve = os.path.join(d, "eve.json")
@@ -232,6 +234,22 @@ if os.path.isdir(shared):
           f"(app_proto: {sorted({str(p) for _, p in flagged})})", file=sys.stderr)
 else:
     print(f"SKIP shared captures: {shared} not found", file=sys.stderr)
+
+# 5. The plugin built with AddressSanitizer, preloaded into the real
+#    Suricata, over the corpus and every shared capture (malformed and
+#    truncated ones among them): no report, same verdicts as the normal build.
+if a.asan_plugin:
+    libasan = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+    env = dict(os.environ, LD_PRELOAD=libasan, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0")
+    plugin, a.plugin = a.plugin, a.asan_plugin
+    asan_corpus = suricata(pcaps, "asan-corpus", ["--runmode", "single"], env)
+    check(summary(asan_corpus) == summary(single), "ASan build gives other verdicts than the normal build")
+    if os.path.isdir(shared):
+        for i, d in enumerate(dirs):
+            suricata(d, f"asan-shared-{i}", [], env)
+    a.plugin = plugin
+    print(f"suricata {a.major}: AddressSanitizer runs: corpus + {len(dirs) if os.path.isdir(shared) else 0} "
+          "capture directories", file=sys.stderr)
 
 print(f"suricata {a.major}: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

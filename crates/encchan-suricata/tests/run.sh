@@ -27,9 +27,10 @@ ran=0
 if [ -n "$suricata7" ] && "$suricata7" -V 2>/dev/null | grep -q 'version 7\.0\.'; then
     if [ -f "$src7/src/autoconf.h" ]; then
         echo "==> Suricata plugin against $("$suricata7" -V)"
-        make -s -C "$crate" suricata7 SURICATA7_SRC="$src7" >/dev/null
+        make -s -C "$crate" suricata7 asan7 SURICATA7_SRC="$src7" >/dev/null
         python3 "$crate/tests/check.py" --root "$root" --work "$work/7" --major 7 \
             --suricata "$suricata7" --plugin "$crate/build/encchan-suricata-7.so" \
+            --asan-plugin "$crate/build/encchan-suricata-7-asan.so" \
             --encchan "$root/target/release/encchan" || status=1
         ran=1
     else
@@ -43,9 +44,10 @@ fi
 
 if [ -x "$suricata8" ] && [ -x "$(dirname "$suricata8")/libsuricata-config" ]; then
     echo "==> Suricata plugin against $("$suricata8" -V)"
-    make -s -C "$crate" suricata8 SURICATA8_CONFIG="$(dirname "$suricata8")/libsuricata-config" >/dev/null
+    make -s -C "$crate" suricata8 asan8 SURICATA8_CONFIG="$(dirname "$suricata8")/libsuricata-config" >/dev/null
     python3 "$crate/tests/check.py" --root "$root" --work "$work/8" --major 8 \
         --suricata "$suricata8" --plugin "$crate/build/encchan-suricata-8.so" \
+        --asan-plugin "$crate/build/encchan-suricata-8-asan.so" \
         --encchan "$root/target/release/encchan" || status=1
     ran=1
 else
