@@ -246,7 +246,10 @@ static void AfterFeed(Flow *f, EncchanFlowSlot *s, int rc)
 {
     if (rc < 0) {
         s->failed = 1;
-        atomic_fetch_add(&g_errors, 1);
+        /* Said once: the flow is left alone, the sensor goes on. */
+        if (atomic_fetch_add(&g_errors, 1) == 0)
+            SCLogWarning("encchan: engine error on a flow (%s); that flow is no longer inspected",
+                    encchan_strerror(rc));
         return;
     }
     if (rc == ENCCHAN_FEED_DECIDED)
