@@ -5,7 +5,6 @@
 #include <zeek/Val.h>
 
 #include <cmath>
-#include <cstdio>
 #include <new>
 #include <string>
 
@@ -20,56 +19,17 @@ uint64_t now_us() { return static_cast<uint64_t>(std::llround(zeek::run_state::n
 
 uint8_t direction(bool orig) { return orig ? ENCCHAN_DIR_TO_SERVER : ENCCHAN_DIR_TO_CLIENT; }
 
-std::string fmt(const char* format, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, format, v);
-    return buf;
-}
-
-// "key=value ..." for one alert: formatting of what the engine reported.
+// "key=value ..." for one alert, as the engine formats it for every front end.
 std::string evidence_text(uint32_t bit, const EncchanVerdict& v) {
-    const auto& e = v.evidence;
-    std::string s;
-    auto dir_stats = [&](uint8_t d) {
-        const auto& r = v.dirs[d == ENCCHAN_DIR_TO_SERVER ? 0 : 1];
-        s += std::string("direction=") + (d == ENCCHAN_DIR_TO_SERVER ? "orig" : "resp");
-        s += " entropy=" + fmt("%.3f", r.entropy);
-        s += " collisions=" + std::to_string(r.collisions) + " expected=" + fmt("%.1f", r.collisions_expected);
-        s += " printable=" + fmt("%.3f", r.printable_fraction);
-        s += std::string(" encoding=") + encchan_encoding_name(r.encoding);
-        s += " inspected=0-" + std::to_string(r.inspected);
-        if ( r.format != ENCCHAN_NONE_U8 )
-            s += std::string(" format=") + encchan_format_name(r.format);
-    };
-    switch ( bit ) {
-        case 0: // symmetric_only
-        case 2: // encrypted_on_plaintext_port
-            if ( e.high_entropy_direction != ENCCHAN_NONE_U8 )
-                dir_stats(e.high_entropy_direction);
-            if ( e.framing_without_handshake )
-                s += " framing_without_handshake=T";
-            if ( bit == 2 && e.server_port >= 0 )
-                s += " server_port=" + std::to_string(e.server_port);
-            break;
-        case 1: s = "server_port=" + std::to_string(e.server_port); break;
-        case 3:
-        case 4:
-            if ( e.has_handshake ) {
-                s = std::string("protocol=") + encchan_protocol_name(e.handshake_protocol);
-                s += std::string(" direction=") + (e.handshake_direction == ENCCHAN_DIR_TO_SERVER ? "orig" : "resp");
-                s += " offset=" + std::to_string(e.handshake_offset);
-                if ( e.handshake_reason != ENCCHAN_NONE_U8 )
-                    s += std::string(" reason=") + encchan_reason_name(e.handshake_reason);
-                s += " elapsed_us=" + std::to_string(e.handshake_elapsed_us);
-            }
-            break;
-        case 5: s = fmt("cipher_suite=0x%04x", static_cast<double>(e.cipher_suite)); break;
-        case 6:
-            s = "ratio=" + fmt("%.2f", e.asymmetry_ratio) + " orig_bytes=" + std::to_string(v.dirs[0].bytes) +
-                " resp_bytes=" + std::to_string(v.dirs[1].bytes);
-            break;
-        default: break;
-    }
+    char buf[512];
+    int need = encchan_evidence_text(&v, bit, buf, sizeof buf);
+    if ( need < 0 )
+        return std::string();
+    if ( static_cast<size_t>(need) < sizeof buf )
+        return std::string(buf, static_cast<size_t>(need));
+    std::string s(static_cast<size_t>(need) + 1, '\0');
+    encchan_evidence_text(&v, bit, s.data(), s.size());
+    s.resize(static_cast<size_t>(need));
     return s;
 }
 
