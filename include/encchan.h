@@ -250,6 +250,12 @@ int encchan_flow_finish(const struct EncchanConfig *cfg,
 // Whether the engine has decided (1), not yet (0), or an error.
 int encchan_flow_is_decided(const uint8_t *state, size_t len);
 
+// Whether the engine has finished inspecting direction `dir` (1), not yet
+// (0), or an error. Further payload of a finished direction is only
+// counted: hosts may stop reassembling it and pass its byte counts to
+// `encchan_flow_account`.
+int encchan_flow_dir_decided(const uint8_t *state, size_t len, uint8_t dir);
+
 // Copies the flow's verdict into `out`.
 int encchan_flow_verdict(const struct EncchanConfig *cfg,
                          const uint8_t *state,

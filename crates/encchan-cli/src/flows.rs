@@ -14,8 +14,9 @@
 //!
 //! A flow ends on RST, on FIN from both sides, when idle longer than its
 //! timeout, when evicted to make room, or at the end of the input. Once the
-//! engine has decided a flow, its payload is no longer reassembled or fed:
-//! new bytes are only counted ([`Flow::account`]).
+//! engine has finished inspecting a direction, that direction's payload is
+//! no longer reassembled or fed: new bytes are only counted
+//! ([`Flow::account`]).
 
 use crate::decode::Segment;
 use crate::reassembly::{Event, Reassembler};
@@ -97,8 +98,9 @@ struct Slot {
     start: FlowStart,
     flow: Flow,
     reassembly: [Reassembler; 2],
-    /// Reassembly stopped because the engine decided.
-    counting: bool,
+    /// Per direction: reassembly stopped because the engine finished
+    /// inspecting that direction; its bytes are only counted.
+    counting: [bool; 2],
     /// The client's SYN sequence number, when seen.
     client_isn: Option<u32>,
     /// Any payload seen (either direction).
@@ -328,7 +330,7 @@ impl Table {
             start,
             flow: Flow::new(transport, client.1, server.1, start, ts_us),
             reassembly: Default::default(),
-            counting: false,
+            counting: [false; 2],
             client_isn: None,
             payload_seen: false,
             packets: [0; 2],
@@ -361,8 +363,8 @@ impl Table {
         self.free.push(i);
         let cfg = &self.cfg;
         let ts = slot.last_ts_us;
-        if !slot.counting {
-            for dir in [Direction::ToServer, Direction::ToClient] {
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            if !slot.counting[dir as usize] {
                 let Slot {
                     flow,
                     reassembly,
@@ -485,7 +487,7 @@ impl Slot {
         ts_us: u64,
     ) {
         let d = dir as usize;
-        if self.counting {
+        if self.counting[d] {
             let new = self.reassembly[d].count(seq, data.len() as u64 + missing);
             if new > 0 {
                 self.flow.account(dir, new, ts_us);
@@ -505,12 +507,15 @@ impl Slot {
                 flow.gap(cfg, dir, n, ts_us);
             }
         });
-        if flow.is_decided() {
-            // Early verdict: stop reassembling both directions; what was
-            // waiting is counted.
-            self.counting = true;
-            for dir in [Direction::ToServer, Direction::ToClient] {
-                let held = self.reassembly[dir as usize].stop();
+        // A direction whose inspection ended is no longer reassembled (a
+        // download's server side stops costing once its budget is full,
+        // even while the client side is still inspected); what was waiting
+        // is counted.
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            let k = dir as usize;
+            if !self.counting[k] && self.flow.is_dir_decided(dir) {
+                self.counting[k] = true;
+                let held = self.reassembly[k].stop();
                 if held > 0 {
                     self.flow.account(dir, held, ts_us);
                 }
@@ -777,12 +782,40 @@ mod tests {
         }
         let i = run.table.index[&Key::new(C, S, true)];
         let slot = run.table.slots[i].as_ref().unwrap();
-        assert!(slot.flow.is_decided() && slot.counting);
+        assert!(slot.flow.is_decided() && slot.counting == [true, true]);
         // A retransmission is not counted twice; new bytes are.
         run.feed(tcp(C, S, "A", 101, &noise[..1000]), 5);
         run.feed(tcp(C, S, "A", seq, b"tail"), 6);
         let out = run.finish();
         assert_eq!(out[0].verdict.dirs[0].bytes, noise.len() as u64 + 4);
+    }
+
+    #[test]
+    fn a_direction_done_stops_reassembling_while_the_other_goes_on() {
+        let mut run = Run::new(Limits::default());
+        handshake(&mut run);
+        let budget = run.table.config().inspect_budget as usize;
+        let noise: Vec<u8> = (0..budget * 2)
+            .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_be_bytes()[0])
+            .collect();
+        // The server sends a download; the client only a short request.
+        run.feed(tcp(C, S, "A", 101, b"GET"), 3);
+        let mut server_seq = 901u32;
+        for chunk in noise.chunks(1000) {
+            run.feed(tcp(S, C, "A", server_seq, chunk), 4);
+            server_seq = server_seq.wrapping_add(chunk.len() as u32);
+        }
+        let i = run.table.index[&Key::new(C, S, true)];
+        let slot = run.table.slots[i].as_ref().unwrap();
+        assert!(!slot.flow.is_decided());
+        assert_eq!(slot.counting, [false, true]);
+        // The client side is still inspected; the server side only counted.
+        run.feed(tcp(C, S, "A", 104, b" / HTTP/1.0"), 5);
+        run.feed(tcp(S, C, "A", server_seq, b"tail"), 6);
+        let out = run.finish();
+        assert_eq!(out[0].verdict.dirs[0].inspected, 14);
+        assert_eq!(out[0].verdict.dirs[1].bytes, noise.len() as u64 + 4);
+        assert_eq!(out[0].verdict.dirs[1].inspected as usize, budget);
     }
 
     #[test]

@@ -213,6 +213,14 @@ impl Flow {
         self.flags & FLOW_DECIDED != 0
     }
 
+    /// Whether inspection of `dir` has ended: its further payload only
+    /// counts, so a host may stop reassembling it (the flow as a whole may
+    /// still wait for the other direction).
+    #[inline]
+    pub fn is_dir_decided(&self, dir: Direction) -> bool {
+        self.dirs[dir.index()].decided()
+    }
+
     /// Counts `len` payload bytes of `dir` without inspecting them.
     #[inline]
     pub fn account(&mut self, dir: Direction, len: u64, ts_us: u64) {

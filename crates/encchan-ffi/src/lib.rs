@@ -521,6 +521,18 @@ pub unsafe extern "C" fn encchan_flow_is_decided(state: *const u8, len: usize) -
     guard(|| Ok(slot(state, len)?.flow.is_decided() as c_int))
 }
 
+/// Whether the engine has finished inspecting direction `dir` (1), not yet
+/// (0), or an error. Further payload of a finished direction is only
+/// counted: hosts may stop reassembling it and pass its byte counts to
+/// `encchan_flow_account`.
+#[no_mangle]
+pub unsafe extern "C" fn encchan_flow_dir_decided(state: *const u8, len: usize, dir: u8) -> c_int {
+    guard(|| {
+        let dir = direction(dir)?;
+        Ok(slot(state, len)?.flow.is_dir_decided(dir) as c_int)
+    })
+}
+
 fn dir_report(d: &DirReport) -> EncchanDirReport {
     EncchanDirReport {
         bytes: d.bytes,

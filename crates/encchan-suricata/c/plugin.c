@@ -252,15 +252,20 @@ static void AfterFeed(Flow *f, EncchanFlowSlot *s, int rc)
                     encchan_strerror(rc));
         return;
     }
-    if (rc == ENCCHAN_FEED_DECIDED)
+    uint8_t done = s->dirs_done;
+    if (rc == ENCCHAN_FEED_DECIDED) {
         s->decided = 1;
-    EncchanVerdict v;
-    if (encchan_flow_verdict(g_config, s->state, g_state_size, &v) != 0)
+        done = 3;
+    }
+    for (uint8_t d = 0; d < 2 && done != 3; d++)
+        if (encchan_flow_dir_decided(s->state, g_state_size, d) == 1)
+            done |= (uint8_t)(1u << d);
+    /* The verdict is computed only when a direction has just finished. */
+    if (done == s->dirs_done)
         return;
-    for (int d = 0; d < 2; d++)
-        if (s->decided || v.dirs[d].decided_after != ENCCHAN_NONE_U64)
-            s->dirs_done |= (uint8_t)(1u << d);
-    if (s->dirs_done)
+    s->dirs_done = done;
+    EncchanVerdict v;
+    if (encchan_flow_verdict(g_config, s->state, g_state_size, &v) == 0)
         PublishAlerts(f, s, v.alerts);
 }
 
@@ -295,7 +300,7 @@ static void Feed(Flow *f, uint8_t dir, const uint8_t *data, uint32_t len, uint64
     EncchanFlowSlot *s = SlotFor(f, ts);
     if (s == NULL || s->failed || s->finished)
         return;
-    if (s->decided) {
+    if (s->decided || (s->dirs_done & (1u << dir))) {
         /* Count, don't inspect: keeps the byte totals for asymmetry. */
         encchan_flow_account(s->state, g_state_size, dir, len, ts);
         return;

@@ -66,6 +66,7 @@ int main(void) {
     CHECK(encchan_flow_init(mem, size, 9, 40000, 4444, ENCCHAN_START_OBSERVED, 0) == ENCCHAN_STATUS_ERR_ARG);
     CHECK(encchan_flow_init(mem, size, ENCCHAN_TRANSPORT_TCP, 40000, 4444, 7, 0) == ENCCHAN_STATUS_ERR_ARG);
     CHECK(encchan_flow_init(mem, size, ENCCHAN_TRANSPORT_TCP, 40000, 4444, ENCCHAN_START_OBSERVED, 1000) == 0);
+    CHECK(encchan_flow_dir_decided(mem, size, ENCCHAN_DIR_TO_SERVER) == 0);
 
     /* A symmetric-only flow: random bytes both ways, no handshake. */
     uint8_t payload[1460];
@@ -83,6 +84,9 @@ int main(void) {
     CHECK(encchan_flow_is_decided(mem, size) == 1);
     CHECK(encchan_flow_account(mem, size, ENCCHAN_DIR_TO_CLIENT, 100, 3000) == 0);
     CHECK(encchan_flow_gap(cfg, mem, size, ENCCHAN_DIR_TO_CLIENT, 10, 3001) == 0);
+    CHECK(encchan_flow_dir_decided(mem, size, ENCCHAN_DIR_TO_SERVER) == 1);
+    CHECK(encchan_flow_dir_decided(mem, size, 7) == ENCCHAN_STATUS_ERR_ARG);
+    CHECK(encchan_flow_dir_decided(NULL, size, ENCCHAN_DIR_TO_SERVER) == ENCCHAN_STATUS_ERR_NULL);
     CHECK(encchan_flow_finish(cfg, mem, size, 4000) == 0);
 
     EncchanVerdict v;
