@@ -34,6 +34,7 @@ cargo test --workspace --locked
 # is not on PATH and ZEEK_DIST is unset).
 echo "==> Zeek plugin"
 bash cpp-shim/tests/run.sh
+bash cpp-shim/tests/zkg.sh
 
 # Suricata plugin against real Suricata 7.0 and 8.0 (each skips with a
 # SKIP line when absent; scripts/install-suricata.sh installs them).
