@@ -17,8 +17,6 @@ namespace {
 
 uint64_t now_us() { return static_cast<uint64_t>(std::llround(zeek::run_state::network_time * 1e6)); }
 
-uint8_t direction(bool orig) { return orig ? ENCCHAN_DIR_TO_SERVER : ENCCHAN_DIR_TO_CLIENT; }
-
 // "key=value ..." for one alert, as the engine formats it for every front end.
 std::string evidence_text(uint32_t bit, const EncchanVerdict& v) {
     char buf[512];
@@ -63,9 +61,9 @@ void Analyzer::Feed(const u_char* data, int len, bool orig) {
     int rc;
     if ( encchan_flow_is_decided(state, state_size) == 1 )
         // The engine has its verdict: count, do not inspect.
-        rc = encchan_flow_account(state, state_size, direction(orig), static_cast<uint64_t>(len), now_us());
+        rc = encchan_flow_account(state, state_size, EngineDir(orig), static_cast<uint64_t>(len), now_us());
     else
-        rc = encchan_flow_feed(cfg, state, state_size, direction(orig), data, static_cast<size_t>(len), now_us());
+        rc = encchan_flow_feed(cfg, state, state_size, EngineDir(orig), data, static_cast<size_t>(len), now_us());
     if ( rc < 0 ) {
         failed = true;
         return;
@@ -90,8 +88,16 @@ void Analyzer::DeliverPacket(int len, const u_char* data, bool orig, uint64_t se
 void Analyzer::Undelivered(uint64_t seq, int len, bool orig) {
     zeek::analyzer::tcp::TCP_ApplicationAnalyzer::Undelivered(seq, len, orig);
     if ( len > 0 && Ready() )
-        encchan_flow_gap(::plugin::EncChan_Engine::plugin.Config(), state, state_size, direction(orig),
+        encchan_flow_gap(::plugin::EncChan_Engine::plugin.Config(), state, state_size, EngineDir(orig),
                          static_cast<uint64_t>(len), now_us());
+}
+
+void Analyzer::FlipRoles() {
+    zeek::analyzer::tcp::TCP_ApplicationAnalyzer::FlipRoles();
+    // Before the first payload there is no state yet: Ready() takes the
+    // ports as they are now.
+    if ( started )
+        flipped = ! flipped;
 }
 
 void Analyzer::Done() {
@@ -128,12 +134,16 @@ void Analyzer::Raise(bool final) {
     }
     rec->AssignField("alerts", std::move(alerts));
     rec->AssignField("evidence", std::move(evidence));
-    rec->AssignField("orig_bytes", zeek::val_mgr->Count(v.dirs[0].bytes));
-    rec->AssignField("resp_bytes", zeek::val_mgr->Count(v.dirs[1].bytes));
-    if ( v.dirs[0].has_entropy )
-        rec->AssignField("orig_entropy", zeek::make_intrusive<zeek::DoubleVal>(v.dirs[0].entropy));
-    if ( v.dirs[1].has_entropy )
-        rec->AssignField("resp_entropy", zeek::make_intrusive<zeek::DoubleVal>(v.dirs[1].entropy));
+    // The engine's client side is Zeek's originator unless Zeek flipped the
+    // roles after the state was placed.
+    const auto& o = v.dirs[flipped ? 1 : 0];
+    const auto& r = v.dirs[flipped ? 0 : 1];
+    rec->AssignField("orig_bytes", zeek::val_mgr->Count(o.bytes));
+    rec->AssignField("resp_bytes", zeek::val_mgr->Count(r.bytes));
+    if ( o.has_entropy )
+        rec->AssignField("orig_entropy", zeek::make_intrusive<zeek::DoubleVal>(o.entropy));
+    if ( r.has_entropy )
+        rec->AssignField("resp_entropy", zeek::make_intrusive<zeek::DoubleVal>(r.entropy));
     if ( v.tls_version )
         rec->AssignField("tls_version", zeek::val_mgr->Count(v.tls_version));
     if ( v.tls_cipher_suite )

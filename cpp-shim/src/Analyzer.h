@@ -23,6 +23,7 @@ public:
     void DeliverPacket(int len, const u_char* data, bool orig, uint64_t seq, const zeek::IP_Hdr* ip,
                        int caplen) override;
     void Undelivered(uint64_t seq, int len, bool orig) override;
+    void FlipRoles() override;
 
     static zeek::analyzer::Analyzer* Instantiate(zeek::Connection* conn) { return new Analyzer(conn); }
 
@@ -36,6 +37,11 @@ private:
     bool started = false;
     bool failed = false;
     bool decided_raised = false;
+    // Zeek swapped originator and responder after the engine state was
+    // placed: the engine's client is now Zeek's responder.
+    bool flipped = false;
+
+    uint8_t EngineDir(bool orig) const { return (orig != flipped) ? ENCCHAN_DIR_TO_SERVER : ENCCHAN_DIR_TO_CLIENT; }
 };
 
 } // namespace encchan_zeek
