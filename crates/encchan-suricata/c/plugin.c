@@ -75,7 +75,8 @@ typedef struct EncchanFlowSlot {
     uint8_t failed;    /* engine reported an error: leave the flow alone */
     uint8_t raw_held;  /* TCP directions whose raw reassembly we keep on */
     uint8_t dirs_done; /* directions whose inspection ended (bit per dir) */
-    uint8_t pad[6];
+    uint8_t closed;    /* a TCP stream was delivered to its end */
+    uint8_t pad[5];
     uint8_t state[];   /* encchan_state_size() bytes, 16-aligned */
 } EncchanFlowSlot;
 
@@ -349,6 +350,19 @@ static EncchanFlowSlot *Finish(Flow *f)
     return s;
 }
 
+/* Publishes the verdict the flow would have if it ended now. */
+static void PublishEndVerdict(Flow *f, EncchanFlowSlot *s)
+{
+    _Alignas(16) uint8_t copy[512];
+    if (!s->ready || s->failed || s->finished || g_state_size > sizeof copy)
+        return;
+    memcpy(copy, s->state, g_state_size);
+    EncchanVerdict v;
+    if (encchan_flow_finish(g_config, copy, g_state_size, time_us(f->lastts)) == 0 &&
+            encchan_flow_verdict(g_config, copy, g_state_size, &v) == 0)
+        PublishAlerts(f, s, v.alerts);
+}
+
 /* ---- payload ---- */
 
 static int TcpDataLogger(ThreadVars *tv, void *thread_data, const Flow *cf, const uint8_t *data,
@@ -356,13 +370,24 @@ static int TcpDataLogger(ThreadVars *tv, void *thread_data, const Flow *cf, cons
 {
     (void)tv, (void)thread_data, (void)tx_id;
     Flow *f = (Flow *)cf; /* locked by the caller; storage is ours */
-    if (data == NULL || data_len == 0)
-        return 0;
     uint8_t dir = (flags & OUTPUT_STREAMING_FLAG_TOCLIENT) ? ENCCHAN_DIR_TO_CLIENT : ENCCHAN_DIR_TO_SERVER;
-    Feed(f, dir, data, data_len, time_us(f->lastts));
+    if (data != NULL && data_len > 0)
+        Feed(f, dir, data, data_len, time_us(f->lastts));
     EncchanFlowSlot *s = FlowGetStorageById(f, g_storage);
-    if (s != NULL)
-        HoldRawReassembly(f, s);
+    if (s == NULL)
+        return 0;
+    if ((flags & OUTPUT_STREAMING_FLAG_CLOSE) && !s->closed) {
+        /* A stream delivered to its end (the session closed, or the pseudo
+         * packets Suricata makes when a flow times out): what the verdict
+         * will be at the flow's end is known now, while packets (the last
+         * ACK, the second pseudo packet) can still carry it to the rules.
+         * Judged on a copy, so bytes still on their way are counted in the
+         * real state. */
+        s->closed = 1;
+        PublishEndVerdict(f, s);
+        return 0;
+    }
+    HoldRawReassembly(f, s);
     return 0;
 }
 
@@ -395,15 +420,38 @@ typedef bool ConditionResult;
 typedef int ConditionResult;
 #endif
 
-static ConditionResult UdpCondition(ThreadVars *tv, void *thread_data, const Packet *p)
+/* 8.0: a FIN or RST ends a stream; the verdict the flow will have at its
+ * end is published then, while the closing packets can still carry it to
+ * the rules. (7.0's TCP header layout is not checked: UDP only there.) */
+static bool IsTcpClose(const Packet *p)
 {
-    (void)tv, (void)thread_data;
-    return p->flow != NULL && p->proto == IPPROTO_UDP && p->payload_len > 0;
+#if ENCCHAN_SURICATA_MAJOR >= 8
+    return PacketIsTCP(p) && (PacketGetTCP(p)->th_flags & (TH_FIN | TH_RST)) != 0;
+#else
+    (void)p;
+    return false;
+#endif
 }
 
-static int UdpLogger(ThreadVars *tv, void *thread_data, const Packet *p)
+static ConditionResult PacketCondition(ThreadVars *tv, void *thread_data, const Packet *p)
 {
     (void)tv, (void)thread_data;
+    if (p->flow == NULL)
+        return false;
+    return (p->proto == IPPROTO_UDP && p->payload_len > 0) || IsTcpClose(p);
+}
+
+static int PayloadLogger(ThreadVars *tv, void *thread_data, const Packet *p)
+{
+    (void)tv, (void)thread_data;
+    if (p->proto != IPPROTO_UDP) {
+        EncchanFlowSlot *s = FlowGetStorageById(p->flow, g_storage);
+        if (s != NULL && !s->closed) {
+            s->closed = 1;
+            PublishEndVerdict(p->flow, s);
+        }
+        return 0;
+    }
     if (!UdpLayoutOk(p))
         return 0;
     uint8_t dir = (p->flowflags & FLOW_PKT_TOCLIENT) ? ENCCHAN_DIR_TO_CLIENT : ENCCHAN_DIR_TO_SERVER;
@@ -598,7 +646,7 @@ static void OnLoggingReady(void *arg)
     (void)arg;
     SCOutputRegisterStreamingLogger(LOGGER_USER, "encchan-tcp", TcpDataLogger, NULL, STREAMING_TCP_DATA,
             ThreadInit, ThreadDeinit);
-    SCOutputRegisterPacketLogger(LOGGER_USER, "encchan-udp", UdpLogger, UdpCondition, NULL, ThreadInit,
+    SCOutputRegisterPacketLogger(LOGGER_USER, "encchan-udp", PayloadLogger, PacketCondition, NULL, ThreadInit,
             ThreadDeinit);
     SCOutputRegisterFlowLogger("encchan-flow", FlowEndLogger, NULL, ThreadInit, ThreadDeinit);
     /* 8.0 picks its active root loggers before it calls this back, so a
@@ -831,7 +879,7 @@ static void Init(void)
      * set up when Suricata initializes its outputs. */
     OutputRegisterStreamingModule(LOGGER_TCP_DATA, "encchan-tcp", "encchan", OutputInitTcp, TcpDataLogger,
             STREAMING_TCP_DATA, ThreadInit, ThreadDeinit, NULL);
-    OutputRegisterPacketModule(LOGGER_JSON_STREAM, "encchan-udp", "encchan", OutputInit, UdpLogger, UdpCondition,
+    OutputRegisterPacketModule(LOGGER_JSON_STREAM, "encchan-udp", "encchan", OutputInit, PayloadLogger, PacketCondition,
             ThreadInit, ThreadDeinit, NULL);
     SCLogNotice("encchan: engine ABI %u, %zu bytes per flow", encchan_abi_version(), g_state_size);
 }
