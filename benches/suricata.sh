@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# What the encchan plugin costs inside Suricata, beside the alternatives, on
+# the same capture(s) and in one run:
+#
+#   benches/suricata.sh CAPTURE [REPEAT]      (CAPTURE: a pcap or a directory)
+#
+# For each Suricata found (7.0: `suricata` on PATH; 8.0: /opt/suricata8 or
+# $SURICATA8) it runs `suricata -r` with: no rules and no plugin (the
+# baseline), the plugin with its rules, the 7.0 Lua fallback, the 8.0
+# entropy-keyword rules; each REPEAT times (default 3), keeping the run with
+# the least CPU. It prints CPU seconds (user+sys), wall seconds, peak RSS and
+# the CPU ratio to the baseline as a Markdown table (stdout), and writes the
+# same rows as TSV to benches/results/suricata.tsv. A missing Suricata or
+# plugin prints SKIP. Not a test: the machine is shared and noisy, so
+# the ratios are the figures that count.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+capture="${1:?usage: benches/suricata.sh CAPTURE [REPEAT]}"
+repeat="${2:-3}"
+capture="$(realpath "$capture")"
+rules="$root/suricata-rules"
+crate="$root/crates/encchan-suricata"
+out="$root/benches/results"
+mkdir -p "$out"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+cargo build -q --release --locked -p encchan-ffi --manifest-path "$root/Cargo.toml"
+libencchan="$root/target/release/libencchan.so"
+
+# `/usr/bin/time -f` gives CPU and peak RSS of the whole process tree's main
+# process (Suricata is one process with threads).
+command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+
+tsv="$out/suricata.tsv"
+printf 'suricata\tvariant\tcpu_s\twall_s\tmax_rss_kb\tcpu_ratio\n' > "$tsv"
+echo "| Suricata | variant | CPU s | wall s | peak RSS MiB | CPU vs no rules |"
+echo "|---|---|---|---|---|---|"
+
+# run VERSION NAME BINARY CONFIG_LINES RULEFILE [ENV...]
+run() {
+    local ver="$1" name="$2" bin="$3" conf_lines="$4" rulefile="$5"
+    shift 5
+    local d="$work/$ver-$name"
+    mkdir -p "$d"
+    printf '%%YAML 1.1\n---\ndefault-log-dir: %s\ndefault-rule-path: %s\nclassification-file: %s\nreference-config-file: /dev/null\nthreshold-file: /dev/null\n%s\n' \
+        "$d" "$rules" "$rules/classification.config" "$conf_lines" > "$d/suricata.yaml"
+    local args=(-c "$d/suricata.yaml" -k none -l "$d" -r "$capture" --runmode single)
+    if [ -n "$rulefile" ]; then args+=(-S "$rules/$rulefile"); else args+=(-S /dev/null); fi
+    local best_cpu="" best=""
+    for _ in $(seq "$repeat"); do
+        rm -f "$d"/*.json "$d"/*.log
+        env "$@" /usr/bin/time -f '%U %S %e %M' -o "$d/time" "$bin" "${args[@]}" >/dev/null 2>"$d/stderr" ||
+            { echo "| $ver | $name | failed: $(tail -n 2 "$d/stderr" | tr '\n' ' ') | | | |"; return 0; }
+        read -r user sys wall rss < "$d/time"
+        local cpu
+        cpu=$(python3 -c "print(f'{$user + $sys:.2f}')")
+        if [ -z "$best_cpu" ] || python3 -c "import sys; sys.exit(0 if $cpu < $best_cpu else 1)"; then
+            best_cpu="$cpu"
+            best="$cpu $wall $rss"
+        fi
+    done
+    read -r cpu wall rss <<< "$best"
+    [ "$name" = "no rules" ] && base_cpu="$cpu"
+    local ratio
+    ratio=$(python3 -c "print(f'{$cpu / max($base_cpu, 1e-9):.3f}')")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ver" "$name" "$cpu" "$wall" "$rss" "$ratio" >> "$tsv"
+    echo "| $ver | $name | $cpu | $wall | $((rss / 1024)) | $ratio |"
+}
+
+eve='outputs:
+  - eve-log:
+      enabled: yes
+      filename: eve.json
+      types: [alert, flow]'
+
+suricata7="${SURICATA7:-$(command -v suricata || true)}"
+if [ -n "$suricata7" ] && "$suricata7" -V | grep -q 'version 7\.0\.'; then
+    if make -s -C "$crate" suricata7 >/dev/null 2>&1; then
+        base_cpu=1
+        run 7.0 "no rules" "$suricata7" "$eve" ""
+        run 7.0 "plugin + encchan.rules" "$suricata7" "plugins: [$crate/build/encchan-suricata-7.so]
+$eve
+  - encchan:
+      enabled: yes" encchan.rules
+        run 7.0 "Lua fallback" "$suricata7" "security:
+  lua:
+    allow-rules: yes
+$eve" encchan-lua.rules ENCCHAN_LIBRARY="$libencchan"
+    else
+        echo "SKIP Suricata 7.0: the plugin does not build (scripts/install-suricata.sh 7)" >&2
+    fi
+else
+    echo "SKIP Suricata 7.0: not installed" >&2
+fi
+
+suricata8="${SURICATA8:-/opt/suricata8/bin/suricata}"
+if [ -x "$suricata8" ]; then
+    if make -s -C "$crate" suricata8 SURICATA8_CONFIG="$(dirname "$suricata8")/libsuricata-config" >/dev/null 2>&1; then
+        base_cpu=1
+        run 8.0 "no rules" "$suricata8" "$eve" ""
+        run 8.0 "plugin + encchan-keyword.rules" "$suricata8" "plugins: [$crate/build/encchan-suricata-8.so]
+$eve" encchan-keyword.rules
+        run 8.0 "entropy keyword rules" "$suricata8" "$eve" encchan-entropy.rules
+    else
+        echo "SKIP Suricata 8.0: the plugin does not build" >&2
+    fi
+else
+    echo "SKIP Suricata 8.0: $suricata8 not found (scripts/install-suricata.sh 8)" >&2
+fi
