@@ -65,6 +65,14 @@ export {
 
 	## Raised for each log line, for other scripts to extend.
 	global log_encchan: event(rec: Info);
+
+	## Called with each log line before it is written: handlers add
+	## context (the telemetry correlation in policy.zeek adds the process).
+	global finalize_info: hook(c: connection, v: Verdict, info: Info);
+
+	## Called before each EncChan notice; a handler that breaks suppresses
+	## it (allowed hosts, DoH resolvers, allowed crypto processes).
+	global notice_allowed: hook(c: connection, note: Notice::Type, info: Info);
 }
 
 global reconfigure: event();
@@ -160,9 +168,14 @@ event EncChan::verdict(c: connection, v: EncChan::Verdict)
 		for ( _, a in v$alerts )
 			info$evidence += fmt("%s: %s", a, v$evidence[a]);
 		}
+	hook EncChan::finalize_info(c, v, info);
 	Log::write(EncChan::LOG, info);
 
 	for ( _, a in v$alerts )
-		NOTICE([$note=notice_type(a), $conn=c, $msg=fmt("encchan %s (%s)", a, v?$protocol ? v$protocol : "no protocol"),
-		        $sub=v$evidence[a], $identifier=cat(c$id$orig_h, c$id$resp_h, c$id$resp_p, a)]);
+		{
+		local note = notice_type(a);
+		if ( hook EncChan::notice_allowed(c, note, info) )
+			NOTICE([$note=note, $conn=c, $msg=fmt("encchan %s (%s)", a, v?$protocol ? v$protocol : "no protocol"),
+			        $sub=v$evidence[a], $identifier=cat(c$id$orig_h, c$id$resp_h, c$id$resp_p, a)]);
+		}
 	}
