@@ -86,7 +86,8 @@ if command -v zeek-config >/dev/null; then
     (cd "$root/cpp-shim" && ./configure >/dev/null && make -s -C build -j2 >/dev/null)
     measure Zeek "no plugin" zeek -C -r "$capture"
     measure Zeek "plugin" env ZEEK_PLUGIN_PATH="$root/cpp-shim/build" zeek -C -r "$capture"
-    measure Zeek "plugin + zeek-scripts" env ZEEK_PLUGIN_PATH="$root/cpp-shim/build" zeek -C -r "$capture" "$root/zeek-scripts"
+    measure Zeek "plugin + main.zeek (log, notices)" env ZEEK_PLUGIN_PATH="$root/cpp-shim/build" zeek -C -r "$capture" "$root/zeek-scripts/main.zeek"
+    measure Zeek "plugin + zeek-scripts (+ site policy)" env ZEEK_PLUGIN_PATH="$root/cpp-shim/build" zeek -C -r "$capture" "$root/zeek-scripts"
     measure Zeek "find_entropy script" zeek -C -r "$capture" "$root/benches/zeek/find_entropy.zeek"
 else
     echo "SKIP Zeek: zeek-config not on PATH" >&2
@@ -131,6 +132,9 @@ for n in 10000 100000 1000000; do
         printf '%s\t%s\t%s\t%s\n' "${r%%|*}" "$n" "$(python3 -c "print(f'{$user+$sys:.2f}')")" "$rss" >> "$scale"
     done
 done
+
+echo "==> detection side by side" >&2
+python3 "$root/benches/detection.py" --results "$out" >/dev/null || echo "SKIP detection table: failed" >&2
 
 echo "==> results" >&2
 python3 "$root/benches/plot.py" --results "$out" --capture "$capture" --packets "$packets" --bytes "$bytes"
