@@ -151,6 +151,81 @@ check([n.get("src") for n in beaconing] == ["10.1.1.1"], f"Beaconing on the regu
 logs = zeek(beacons, "policy-beacons-doh", ["EncChan::DoHResolvers=set(203.0.113.7)"])
 check(not [n for n in logs["notice"] if n["note"] == "EncChan::Beaconing"], "DoHResolvers suppress Beaconing")
 
+# Cluster: Zeek's supervisor runs a manager, a logger, a proxy and a worker
+# that reads the beaconing capture. Each finished connection travels from
+# the worker to the manager, which alone holds the beaconing state and
+# raises the notice; the logger writes it.
+SUPERVISOR = """
+@load base/frameworks/supervisor
+event zeek_init()
+	{
+	if ( ! Supervisor::is_supervisor() )
+		return;
+	local base = to_count(getenv("ENCCHAN_PORT_BASE"));
+	local cluster: table[string] of Supervisor::ClusterEndpoint;
+	cluster["manager"] = Supervisor::ClusterEndpoint($role=Supervisor::MANAGER, $host=127.0.0.1, $p=count_to_port(base, tcp));
+	cluster["logger"] = Supervisor::ClusterEndpoint($role=Supervisor::LOGGER, $host=127.0.0.1, $p=count_to_port(base + 1, tcp));
+	cluster["proxy"] = Supervisor::ClusterEndpoint($role=Supervisor::PROXY, $host=127.0.0.1, $p=count_to_port(base + 2, tcp));
+	cluster["worker-1"] = Supervisor::ClusterEndpoint($role=Supervisor::WORKER, $host=127.0.0.1, $p=count_to_port(base + 3, tcp));
+	for ( n, ep in cluster )
+		{
+		local sn = Supervisor::NodeConfig($name=n, $directory=n, $cluster=cluster,
+		    $addl_user_scripts=vector("policy/frameworks/cluster/backend/broker", getenv("ENCCHAN_SCRIPTS"), getenv("ENCCHAN_WAIT")));
+		if ( ep$role == Supervisor::WORKER )
+			sn$pcap_file = getenv("ENCCHAN_PCAP");
+		Supervisor::create(sn);
+		}
+	}
+"""
+WAIT = """
+@load base/frameworks/cluster
+redef ignore_checksums = T;
+redef udp_inactivity_timeout = 10 sec;
+global up: set[string] = set();
+event zeek_init()
+	{
+	if ( Cluster::local_node_type() == Cluster::WORKER )
+		suspend_processing();
+	}
+event Cluster::node_up(name: string, id: string)
+	{
+	add up[name];
+	if ( Cluster::local_node_type() == Cluster::WORKER && "manager" in up && "logger" in up )
+		continue_processing();
+	}
+event Pcap::file_done(path: string)
+	{
+	if ( Cluster::local_node_type() == Cluster::WORKER )
+		{
+		Broker::flush_logs();
+		terminate();
+		}
+	}
+"""
+sup_dir = os.path.join(a.work, "supervisor")
+os.makedirs(sup_dir, exist_ok=True)
+open(os.path.join(sup_dir, "sup.zeek"), "w").write(SUPERVISOR)
+open(os.path.join(sup_dir, "wait.zeek"), "w").write(WAIT)
+env = dict(os.environ, ENCCHAN_PORT_BASE=str(20000 + os.getpid() % 20000), ENCCHAN_SCRIPTS=scripts,
+           ENCCHAN_WAIT=os.path.join(sup_dir, "wait.zeek"), ENCCHAN_PCAP=beacons)
+# The supervisor runs until stopped; the worker is done within seconds.
+subprocess.run(["timeout", "30", "zeek", "-j", "sup.zeek"], cwd=sup_dir, env=env, capture_output=True)
+queue = os.path.join(sup_dir, "logger", "log-queue")
+cluster_notices = []
+for name in sorted(os.listdir(queue)) if os.path.isdir(queue) else []:
+    if name.startswith("notice"):
+        cols = None
+        for line in open(os.path.join(queue, name)):
+            if line.startswith("#fields"):
+                cols = line.rstrip("\n").split("\t")[1:]
+            elif not line.startswith("#") and cols:
+                cluster_notices.append(dict(zip(cols, line.rstrip("\n").split("\t"))))
+beaconing = [n for n in cluster_notices if n.get("note") == "EncChan::Beaconing"]
+check([n.get("src") for n in beaconing] == ["10.1.1.1"],
+      f"supervisor cluster: one Beaconing notice from the manager for 10.1.1.1: {beaconing or cluster_notices}")
+check(any(n.get("note") == "EncChan::Symmetric_Only_Channel" for n in cluster_notices),
+      "supervisor cluster: the worker's verdict notices reach the logger")
+
 # 5. Shared captures: no Symmetric_Only_Channel notice on known-protocol flows
 #    (Zeek's own conn.log service names the protocol).
 known = {"ssl", "ssh", "dns", "http", "quic", "smtp", "ftp", "pop3", "imap", "krb", "krb_tcp", "ldap", "ldap_tcp",
