@@ -7,7 +7,8 @@
 # For each Suricata found (7.0: `suricata` on PATH; 8.0: /opt/suricata8 or
 # $SURICATA8) it runs `suricata -r` with: no rules and no plugin (the
 # baseline), the plugin with its rules, the 7.0 Lua fallback, the 8.0
-# entropy-keyword rules; each REPEAT times (default 3), keeping the run with
+# entropy-keyword rules, and 8.0's plugin run again with autofp workers (one
+# per core: the threads scale); each REPEAT times (default 3), keeping the run with
 # the least CPU. It prints CPU seconds (user+sys), wall seconds, peak RSS and
 # the CPU ratio to the baseline as a Markdown table (stdout), and writes the
 # same rows as TSV to benches/results/suricata.tsv. A missing Suricata or
@@ -45,7 +46,11 @@ run() {
     mkdir -p "$d"
     printf '%%YAML 1.1\n---\ndefault-log-dir: %s\ndefault-rule-path: %s\nclassification-file: %s\nreference-config-file: /dev/null\nthreshold-file: /dev/null\n%s\n' \
         "$d" "$rules" "$rules/classification.config" "$conf_lines" > "$d/suricata.yaml"
-    local args=(-c "$d/suricata.yaml" -k none -l "$d" -r "$capture" --runmode single)
+    local runmode=(--runmode single)
+    case "$name" in
+        *"2 threads"*) runmode=(--runmode autofp --set threading.set-cpu-affinity=no --set threading.detect-thread-ratio=1) ;;
+    esac
+    local args=(-c "$d/suricata.yaml" -k none -l "$d" -r "$capture" "${runmode[@]}")
     if [ -n "$rulefile" ]; then args+=(-S "$rules/$rulefile"); else args+=(-S /dev/null); fi
     local best_cpu="" best=""
     for _ in $(seq "$repeat"); do
@@ -102,6 +107,9 @@ if [ -x "$suricata8" ]; then
         run 8.0 "plugin + encchan-keyword.rules" "$suricata8" "plugins: [$crate/build/encchan-suricata-8.so]
 $eve" encchan-keyword.rules
         run 8.0 "entropy keyword rules" "$suricata8" "$eve" encchan-entropy.rules
+        # Threads: the same plugin run with autofp workers (one per core).
+        run 8.0 "plugin + encchan-keyword.rules, 2 threads" "$suricata8" "plugins: [$crate/build/encchan-suricata-8.so]
+$eve" encchan-keyword.rules
     else
         echo "SKIP Suricata 8.0: the plugin does not build" >&2
     fi
