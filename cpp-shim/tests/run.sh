@@ -32,3 +32,30 @@ cargo build -q --release -p encchan-cli --manifest-path "$root/Cargo.toml"
 encchan="$root/target/release/encchan"
 
 python3 "$shim/tests/check.py" --root "$root" --work "$work" --encchan "$encchan"
+
+# The shim built with AddressSanitizer, preloaded into the real Zeek, over
+# the labeled corpus and every 8th shared capture (malformed and truncated
+# ones among them): no sanitizer report, no failed run.
+echo "==> the Zeek plugin under AddressSanitizer"
+(cd "$shim" && ENCCHAN_BUILD_DIR=build-asan ./configure \
+    -DCMAKE_CXX_FLAGS="-fsanitize=address -fno-omit-frame-pointer" \
+    -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address" >/dev/null && make -s -C build-asan -j2 >/dev/null)
+libasan="$(gcc -print-file-name=libasan.so)"
+runs=0
+asan_failed=0
+mapfile -t pcaps < <(ls "$root"/tests/corpus/pcaps/*.pcap; find "$root/../shared/captures" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.trace' \) 2>/dev/null | sort | awk 'NR % 8 == 0')
+for pcap in "${pcaps[@]}"; do
+    mkdir -p "$work/asan" && rm -f "$work"/asan/*
+    if ! (cd "$work/asan" && LD_PRELOAD="$libasan" ASAN_OPTIONS=detect_leaks=0 ZEEK_PLUGIN_PATH="$shim/build-asan" \
+            zeek -C -r "$pcap" "$root/zeek-scripts" >/dev/null 2>"$work/asan.err") ||
+        grep -q "AddressSanitizer" "$work/asan.err"; then
+        echo "FAIL: ASan run on $pcap:" >&2
+        tail -n 30 "$work/asan.err" >&2
+        asan_failed=1
+    fi
+    runs=$((runs + 1))
+done
+LD_PRELOAD="$libasan" ASAN_OPTIONS=detect_leaks=0 ZEEK_PLUGIN_PATH="$shim/build-asan" zeek -N EncChan::Engine |
+    grep -q EncChan::Engine || { echo "FAIL: the ASan build does not load" >&2; asan_failed=1; }
+echo "AddressSanitizer: $runs Zeek runs with the instrumented plugin, $([ "$asan_failed" = 0 ] && echo clean || echo FAILED)"
+exit "$asan_failed"
