@@ -12,7 +12,7 @@
 #    equivalent (benches/zeek/find_entropy.zeek); Suricata 7.0 and 8.0
 #    through benches/suricata.sh.
 # 3. Scale: concurrent-flow floods of 10 k, 100 k and 1 M flows through
-#    `encchan analyze` and Suricata 8 with and without the plugin.
+#    `encchan analyze`, Suricata 8 and Zeek, each with and without the plugin.
 # 4. Writes benches/results/latest.md (tables, machine) and SVG charts
 #    (benches/plot.py).
 # Tools that are missing print SKIP. Installs time and libndpi-bin with apt
@@ -123,6 +123,10 @@ for n in 10000 100000 1000000; do
         (cat "$flood_conf"; echo "plugins: [$root/crates/encchan-suricata/build/encchan-suricata-8.so]") > "$work/flood-plugin.yaml"
         runs+=("Suricata 8 no plugin|$suricata8 -c $flood_conf -S /dev/null -k none -l $work/run --runmode single -r $flood")
         runs+=("Suricata 8 plugin|$suricata8 -c $work/flood-plugin.yaml -S /dev/null -k none -l $work/run --runmode single -r $flood")
+    fi
+    if command -v zeek >/dev/null; then
+        runs+=("Zeek no plugin|zeek -C -r $flood")
+        runs+=("Zeek plugin|env ZEEK_PLUGIN_PATH=$root/cpp-shim/build zeek -C -r $flood")
     fi
     for r in "${runs[@]}"; do
         rm -rf "$work/run" && mkdir -p "$work/run"
