@@ -472,6 +472,32 @@ static int FlowEndLogger(ThreadVars *tv, void *thread_data, Flow *f)
     return 0;
 }
 
+/* ---- what both Suricata lines share at Init ---- */
+
+/* The loggers keep no per-thread data: the state is in the flow. */
+static TmEcode ThreadInit(ThreadVars *tv, const void *initdata, void **data)
+{
+    (void)tv, (void)initdata;
+    *data = NULL;
+    return TM_ECODE_OK;
+}
+
+static TmEcode ThreadDeinit(ThreadVars *tv, void *data)
+{
+    (void)tv, (void)data;
+    return TM_ECODE_OK;
+}
+
+static bool RegisterStorage(void)
+{
+    g_storage = FlowStorageRegister("encchan", (unsigned)(sizeof(EncchanFlowSlot) + g_state_size), SlotAlloc, SlotFree);
+    if (g_storage.id < 0) {
+        SCLogError("encchan: flow storage registration failed");
+        return false;
+    }
+    return true;
+}
+
 /* ---- EVE ---- */
 
 /* The verdict as a JSON object, written through `put_*` callbacks so the
@@ -628,19 +654,6 @@ static void KeywordsRegister(void)
     e->Free = KeywordFree;
 }
 
-static TmEcode ThreadInit(ThreadVars *tv, const void *initdata, void **data)
-{
-    (void)tv, (void)initdata;
-    *data = NULL;
-    return TM_ECODE_OK;
-}
-
-static TmEcode ThreadDeinit(ThreadVars *tv, void *data)
-{
-    (void)tv, (void)data;
-    return TM_ECODE_OK;
-}
-
 static void OnLoggingReady(void *arg)
 {
     (void)arg;
@@ -658,13 +671,8 @@ static void OnLoggingReady(void *arg)
 
 static void Init(void)
 {
-    if (!ConfigureEngine())
+    if (!ConfigureEngine() || !RegisterStorage())
         return;
-    g_storage = FlowStorageRegister("encchan", (unsigned)(sizeof(EncchanFlowSlot) + g_state_size), SlotAlloc, SlotFree);
-    if (g_storage.id < 0) {
-        SCLogError("encchan: flow storage registration failed");
-        return;
-    }
     SCRegisterOnLoggingReady(OnLoggingReady, NULL);
     SCEveRegisterCallback(EveCallback, NULL);
     SCSigTablePreRegister(KeywordsRegister);
@@ -831,19 +839,6 @@ static OutputInitResult OutputInit(ConfNode *conf)
     return r;
 }
 
-static TmEcode ThreadInit(ThreadVars *tv, const void *initdata, void **data)
-{
-    (void)tv, (void)initdata;
-    *data = NULL;
-    return TM_ECODE_OK;
-}
-
-static TmEcode ThreadDeinit(ThreadVars *tv, void *data)
-{
-    (void)tv, (void)data;
-    return TM_ECODE_OK;
-}
-
 /* The TCP module's setup also opens encchan.json and adds the flow-end
  * logger (7.0 has no flow output module outside eve-log). */
 static OutputInitResult OutputInitTcp(ConfNode *conf)
@@ -868,13 +863,8 @@ static OutputInitResult OutputInitTcp(ConfNode *conf)
 
 static void Init(void)
 {
-    if (!ConfigureEngine())
+    if (!ConfigureEngine() || !RegisterStorage())
         return;
-    g_storage = FlowStorageRegister("encchan", (unsigned)(sizeof(EncchanFlowSlot) + g_state_size), SlotAlloc, SlotFree);
-    if (g_storage.id < 0) {
-        SCLogError("encchan: flow storage registration failed");
-        return;
-    }
     /* Two output modules under one `outputs:` entry, `- encchan:`; each is
      * set up when Suricata initializes its outputs. */
     OutputRegisterStreamingModule(LOGGER_TCP_DATA, "encchan-tcp", "encchan", OutputInitTcp, TcpDataLogger,
