@@ -11,7 +11,7 @@
 
 // Version of this ABI. Bumped on any incompatible change to a function or
 // struct below; hosts pass the version they were built against.
-#define ENCCHAN_ABI_VERSION 1
+#define ENCCHAN_ABI_VERSION 2
 
 // Feed result bit: the engine has stopped inspecting this flow; the host
 // may stop delivering payload and call `encchan_flow_account` instead.
@@ -115,6 +115,12 @@ typedef struct EncchanDirReport {
   uint8_t format;
   // Stream offset where inspection ended, or `ENCCHAN_NONE_U64`.
   uint64_t decided_after;
+  // Bytes outside printable ASCII, their collision entropy (at most
+  // log2 158 ≈ 7.3), and whether they alone pass the entropy test:
+  // ciphertext under printable padding or interleaved text.
+  uint32_t binary_bytes;
+  float binary_entropy;
+  bool binary_high_entropy;
 } EncchanDirReport;
 
 // Why the alerts were raised.

@@ -26,7 +26,8 @@ typedef struct EncchanDirReport {
   float collisions_expected; float printable_fraction;
   uint32_t longest_printable_run; float mean_popcount; uint8_t encoding;
   bool high_entropy; uint32_t full_blocks; uint32_t uniform_blocks;
-  uint8_t format; uint64_t decided_after;
+  uint8_t format; uint64_t decided_after; uint32_t binary_bytes;
+  float binary_entropy; bool binary_high_entropy;
 } EncchanDirReport;
 typedef struct EncchanEvidence {
   uint8_t high_entropy_direction; bool framing_without_handshake;
@@ -52,7 +53,7 @@ int encchan_flow_verdict(const EncchanConfig *cfg, const uint8_t *state, size_t 
                          EncchanVerdict *out);
 ]]
 
-local ABI_VERSION = 1          -- ENCCHAN_ABI_VERSION of include/encchan.h
+local ABI_VERSION = 2          -- ENCCHAN_ABI_VERSION of include/encchan.h
 local ALERT_SYMMETRIC_ONLY = 1 -- ENCCHAN_ALERT_SYMMETRIC_ONLY
 local NONE_U64 = 0xffffffffffffffffULL
 

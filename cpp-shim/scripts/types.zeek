@@ -42,6 +42,12 @@ export {
 		mean_popcount: double;
 		encoding: string;
 		high_entropy: bool;
+		## Bytes outside printable ASCII, their collision entropy (at
+		## most log2 158 ≈ 7.3), and whether they alone pass the test:
+		## ciphertext under printable padding.
+		binary_bytes: count;
+		binary_entropy: double;
+		binary_high_entropy: bool;
 		format: string &optional;
 	};
 }

@@ -50,6 +50,13 @@ fn entropy_evidence(r: &FlowRecord, cfg: &Config, dir: Direction) -> Map<String,
     m.insert("encoding".into(), json!(d.encoding.name()));
     m.insert("uniform_blocks".into(), json!(d.uniform_blocks));
     m.insert("full_blocks".into(), json!(d.full_blocks));
+    m.insert("binary_bytes".into(), json!(d.binary_bytes));
+    m.insert("binary_entropy".into(), json!(round3(d.binary_entropy)));
+    // The pooled test missed it; the binary bytes alone caught it.
+    m.insert(
+        "printable_cover".into(),
+        json!(!d.high_entropy && d.binary_high_entropy),
+    );
     m.insert("bytes_inspected".into(), json!(d.inspected));
     m.insert("offsets".into(), json!([0, d.inspected]));
     m.insert("format".into(), json!(d.format.map(|f| f.name())));

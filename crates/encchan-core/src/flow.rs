@@ -14,7 +14,7 @@ use crate::proto::rtp::{self, RtpHeader};
 use crate::proto::ssh::{self, SshWalker};
 use crate::proto::tls::{self, Negotiated, TlsWalker};
 use crate::proto::{self as protocols, framed, plaintext, Facts};
-use crate::stats::ByteStats;
+use crate::stats::{ByteStats, Encoding};
 use crate::verdict::{
     Alert, AlertSet, Content, DirReport, Direction, Evidence, Format, HandshakeEvidence,
     MalformReason, Protocol, Verdict,
@@ -58,7 +58,7 @@ enum Parser {
     Idle,
 }
 
-/// What a direction remembers between datagrams. 12 bytes.
+/// What a direction remembers between datagrams. 16 bytes.
 #[derive(Clone, Copy, Debug, Default)]
 struct DatagramState {
     /// The last RTP header seen (for confirmation by the next one).
@@ -71,6 +71,12 @@ struct DatagramState {
     /// (0: none), and that reset's opcode.
     openvpn_sid: u32,
     openvpn_opcode: u8,
+    /// Datagrams judged (up to 255), and how many of them were the same
+    /// datagram as the one before (by `signature`): fresh ciphertext never
+    /// repeats, announcements do.
+    datagrams: u8,
+    repeats: u8,
+    last_signature: u8,
 }
 
 impl DatagramState {
@@ -80,9 +86,40 @@ impl DatagramState {
             seq: self.rtp_seq,
         })
     }
+
+    /// Counts datagram `d`, and whether it repeats the one before.
+    fn count(&mut self, d: &[u8]) {
+        if self.datagrams == u8::MAX {
+            return;
+        }
+        let sig = signature(d);
+        if self.datagrams > 0 && sig == self.last_signature {
+            self.repeats += 1;
+        }
+        self.datagrams += 1;
+        self.last_signature = sig;
+    }
+
+    /// At least a quarter of several datagrams repeated the one before.
+    fn repeating(&self) -> bool {
+        self.datagrams >= 4 && self.repeats as u32 * 4 >= self.datagrams as u32
+    }
 }
 
-const NOT_DECIDED: u32 = u32::MAX;
+/// A byte that tells datagrams apart: their length and the first and last
+/// 8 bytes (nonces and MACs of ciphertext sit there), folded. One datagram
+/// in 256 collides by chance, which the share in `repeating` absorbs.
+fn signature(d: &[u8]) -> u8 {
+    let word = |b: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..b.len()].copy_from_slice(b);
+        u64::from_le_bytes(w)
+    };
+    let head = word(&d[..d.len().min(8)]);
+    let tail = word(&d[d.len().saturating_sub(8)..]);
+    let x = (head ^ tail.rotate_left(29) ^ d.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (x >> 56) as u8
+}
 
 /// One direction. 112 bytes.
 #[derive(Clone, Copy, Debug)]
@@ -92,8 +129,6 @@ struct DirState {
     stats: ByteStats,
     parser: Parser,
     facts: Facts,
-    /// Stream offset where inspection ended, or `NOT_DECIDED`.
-    decided_at: u32,
     /// `Format` code recognized at the stream start, 0 if none.
     format: u8,
     flags: u8,
@@ -103,6 +138,9 @@ struct DirState {
 const DIR_GAP: u8 = 1;
 /// Format detection ran (or cannot run any more).
 const DIR_FORMAT_DONE: u8 = 2;
+/// Inspection ended; the statistics hold what was inspected, so their
+/// length is where it ended.
+const DIR_DECIDED: u8 = 4;
 
 impl DirState {
     const fn new(transport: Transport) -> Self {
@@ -118,23 +156,23 @@ impl DirState {
                     short_run: 0,
                     openvpn_sid: 0,
                     openvpn_opcode: 0,
+                    datagrams: 0,
+                    repeats: 0,
+                    last_signature: 0,
                 }),
             },
             facts: Facts::EMPTY,
-            decided_at: NOT_DECIDED,
             format: 0,
             flags: 0,
         }
     }
 
     fn decided(&self) -> bool {
-        self.decided_at != NOT_DECIDED
+        self.flags & DIR_DECIDED != 0
     }
 
     fn decide(&mut self) {
-        if !self.decided() {
-            self.decided_at = self.stats.len();
-        }
+        self.flags |= DIR_DECIDED;
     }
 }
 
@@ -510,6 +548,7 @@ impl Flow {
                 (state.rtp_ssrc, state.rtp_seq, state.has_rtp) = (h.ssrc, h.seq, true);
             }
             state.short_run = short_run;
+            state.count(d);
             self.dirs[i].parser = Parser::Datagrams(state);
         }
     }
@@ -632,7 +671,13 @@ impl Flow {
             let enough = s.bytes >= cfg.min_payload;
             let innocent_format = fmt.is_some_and(|f| !f.is_ciphertext());
             let cipher_container = fmt.is_some_and(|f| f.is_ciphertext());
-            unexplained[i] = enough && !innocent_format && (s.high_entropy || cipher_container);
+            // Ciphertext under printable cover counts too, unless the bytes
+            // are an encoding, or datagrams that repeat (a discovery
+            // protocol's random device id in a text announcement).
+            let repeating = matches!(d.parser, Parser::Datagrams(g) if g.repeating());
+            let covered = s.binary_high_entropy && s.encoding == Encoding::Raw && !repeating;
+            unexplained[i] =
+                enough && !innocent_format && (s.high_entropy || covered || cipher_container);
             dirs[i] = DirReport {
                 bytes: d.bytes,
                 inspected: s.bytes,
@@ -648,8 +693,11 @@ impl Flow {
                 high_entropy: s.high_entropy && enough,
                 full_blocks: s.full_blocks,
                 uniform_blocks: s.uniform_blocks,
+                binary_bytes: s.binary_bytes,
+                binary_entropy: s.binary_entropy,
+                binary_high_entropy: s.binary_high_entropy && enough,
                 format: fmt,
-                decided_after: d.decided().then_some(d.decided_at as u64),
+                decided_after: d.decided().then_some(d.stats.len() as u64),
             };
         }
 

@@ -41,19 +41,31 @@
 //! once, at verdict time. After `inspect_budget` bytes a direction is no longer
 //! inspected at all.
 //!
-//! # Padding
+//! # Printable cover: the binary-byte test
 //!
 //! Readable padding in front of (or between) ciphertext dilutes the pooled
-//! collision rate. Blocks that on their own look uniform — at most 6 equal
-//! pairs among 32 bytes, which random data exceeds 0.5 % of the time and
-//! text never reaches — are counted and reported (`uniform_blocks` of
-//! `full_blocks`). They do not decide by themselves: on the shared captures,
-//! unrecognized but legitimate protocols (one-sided Google QUIC padded with
-//! zeros, DTLS 1.0 drafts, TLS hellos with post-quantum key shares) are
-//! 60–95 % uniform blocks while their pooled estimate stays low, so even a
-//! "≥ 75 % uniform blocks" rule flagged known protocols. Measured: 128 bytes
-//! of repetitive text in front of 4 KiB of ciphertext pull the pooled
-//! estimate to 7.25, under the 7.5 threshold.
+//! collision rate: 128 bytes of repetitive text in front of 4 KiB of
+//! ciphertext pull it to 7.25, under the 7.5 threshold, and printable first
+//! bytes are exactly what defeats the exemptions of fully-encrypted-traffic
+//! detectors (Wu et al., USENIX Security 2023). Text, though, never holds a
+//! byte outside printable ASCII, and ciphertext spreads its bytes evenly
+//! over all 158 values outside it. So the same collision test runs a second
+//! time on the **binary bytes** alone — the pairs of non-printable bytes
+//! within each block, against a threshold scaled to that alphabet
+//! (`t · log2(158) / 8`). Printable padding adds no binary bytes and cannot
+//! dilute it, however it is interleaved. What the test needs to pass is
+//! what plain binary protocols lack: their non-printable bytes are zeros,
+//! small integers and length fields, which collide all the time (zero
+//! padding, as Google QUIC pads, fails it at once). A stream passes only
+//! with at least [`BINARY_MIN_BYTES`] binary bytes.
+//!
+//! Blocks that on their own look uniform — at most 6 equal pairs among 32
+//! bytes, which random data exceeds 0.5 % of the time and text never
+//! reaches — are counted and reported too (`uniform_blocks` of
+//! `full_blocks`), as evidence only: a share rule on them flagged
+//! unrecognized legitimate protocols on the shared captures (one-sided
+//! Google QUIC padded with zeros, DTLS 1.0 drafts), which the binary-byte
+//! test does not.
 //!
 //! # Encoded ciphertext
 //!
@@ -69,6 +81,14 @@ pub const BLOCK: usize = 32;
 const LOG2_BLOCK: f32 = 5.0;
 /// Most equal pairs a 32-byte block may hold and still look uniform.
 const UNIFORM_MAX_COLLISIONS: u32 = 6;
+/// Byte values outside the printable set (printable ASCII, tab, CR, LF).
+const BINARY_ALPHABET: f32 = 158.0;
+/// Binary bytes a direction needs before the binary-byte test may pass:
+/// fewer than a few hundred bytes of ciphertext hold this many.
+pub const BINARY_MIN_BYTES: u32 = 128;
+/// Inspected bytes are counted up to here (a block multiple, so that the
+/// partial block's length stays `bytes % BLOCK`); more is ignored.
+const BYTES_LIMIT: u32 = u32::MAX - (u32::MAX % BLOCK as u32) - BLOCK as u32;
 
 /// The alphabet a payload is drawn from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -174,15 +194,20 @@ static POP_LINEBREAK: [u64; 256] = {
     t
 };
 
-/// Streaming accumulator for one direction (64 bytes).
+/// Streaming accumulator for one direction (72 bytes).
 #[derive(Clone, Copy, Debug)]
 pub struct ByteStats {
+    /// The partial block: its length is `bytes % BLOCK`, as blocks sit at
+    /// fixed stream offsets.
     block: [u8; BLOCK],
-    block_len: u8,
     collisions: u32,
+    /// Equal pairs among the binary (non-printable) bytes of each block, and
+    /// the number of such pairs.
+    binary_collisions: u32,
+    binary_pairs: u32,
     /// Σ over full blocks of `Σ c·log2 c`, in fixed point (`FX`).
     clog_sum: u32,
-    /// Bytes seen; full blocks folded so far are `(bytes - block_len) / BLOCK`.
+    /// Bytes seen; full blocks folded so far are `bytes / BLOCK`.
     bytes: u32,
     printable: u16,
     run: u16,
@@ -222,6 +247,14 @@ pub struct Summary {
     /// Full 32-byte blocks, and those that look uniform on their own.
     pub uniform_blocks: u32,
     pub full_blocks: u32,
+    /// Bytes outside the printable set, and the collision entropy of just
+    /// those (bits per byte, at most log2 158 ≈ 7.3; 0 with no pairs).
+    pub binary_bytes: u32,
+    pub binary_entropy: f32,
+    /// The binary bytes alone pass the collision test (scaled to their
+    /// alphabet) and number at least [`BINARY_MIN_BYTES`]: ciphertext under
+    /// printable cover (see the module docs).
+    pub binary_high_entropy: bool,
 }
 
 impl ByteStats {
@@ -229,8 +262,9 @@ impl ByteStats {
     pub const fn new() -> Self {
         ByteStats {
             block: [0; BLOCK],
-            block_len: 0,
             collisions: 0,
+            binary_collisions: 0,
+            binary_pairs: 0,
             clog_sum: 0,
             bytes: 0,
             printable: 0,
@@ -261,26 +295,32 @@ impl ByteStats {
     /// `BLOCK` bytes were seen, these are the stream's first bytes.
     #[inline]
     pub fn pending(&self) -> &[u8] {
-        &self.block[..self.block_len as usize]
+        &self.block[..self.block_len()]
+    }
+
+    #[inline]
+    fn block_len(&self) -> usize {
+        self.bytes as usize % BLOCK
     }
 
     /// Adds `data`. Callers bound the total (the inspection budget keeps it
-    /// far below the counters' range; counters saturate regardless).
-    pub fn update(&mut self, mut data: &[u8]) {
+    /// far below the counters' range; counters saturate, and bytes past 4 GiB
+    /// are ignored).
+    pub fn update(&mut self, data: &[u8]) {
+        let room = (BYTES_LIMIT - self.bytes.min(BYTES_LIMIT)) as usize;
+        let mut data = &data[..data.len().min(room)];
+        let have = self.block_len();
         self.classify(data);
         // Complete a pending partial block first.
-        if self.block_len > 0 {
-            let have = self.block_len as usize;
+        if have > 0 {
             let take = (BLOCK - have).min(data.len());
             self.block[have..have + take].copy_from_slice(&data[..take]);
-            self.block_len += take as u8;
             data = &data[take..];
-            if (self.block_len as usize) < BLOCK {
+            if have + take < BLOCK {
                 return;
             }
             let block = self.block;
             self.fold_block(&block);
-            self.block_len = 0;
         }
         let mut chunks = data.chunks_exact(BLOCK);
         for block in &mut chunks {
@@ -288,7 +328,6 @@ impl ByteStats {
         }
         let rest = chunks.remainder();
         self.block[..rest.len()].copy_from_slice(rest);
-        self.block_len = rest.len() as u8;
     }
 
     /// Per-byte class counters: order-independent except for the printable
@@ -326,9 +365,12 @@ impl ByteStats {
     }
 
     fn fold_block(&mut self, block: &[u8]) {
-        let (coll, clog) = block_counts(block);
+        let c = block_counts(block);
+        let coll = c.collisions;
         self.collisions = self.collisions.saturating_add(coll);
-        self.clog_sum = self.clog_sum.saturating_add(clog);
+        self.clog_sum = self.clog_sum.saturating_add(c.clog);
+        self.binary_collisions = self.binary_collisions.saturating_add(c.binary_collisions);
+        self.binary_pairs = self.binary_pairs.saturating_add(c.binary_pairs());
         if coll <= UNIFORM_MAX_COLLISIONS {
             self.uniform_blocks = self.uniform_blocks.saturating_add(1);
         }
@@ -341,19 +383,23 @@ impl ByteStats {
         if n == 0 {
             return Summary::default();
         }
-        let full_blocks = (n - self.block_len as u32) / BLOCK as u32;
+        let full_blocks = n / BLOCK as u32;
         let mut collisions = self.collisions;
+        let mut binary_collisions = self.binary_collisions;
+        let mut binary_pairs = self.binary_pairs;
         // Σ over full blocks of H = log2(32) − Σc·log2c / 32.
         let mut shannon_sum =
             full_blocks as f32 * LOG2_BLOCK - self.clog_sum as f32 / (FX * BLOCK as f32);
         let mut shannon_random = full_blocks as f32 * BLOCK_EXPECTED_SHANNON[BLOCK];
         let mut pairs = full_blocks as u64 * (BLOCK * (BLOCK - 1) / 2) as u64;
         let mut blocks = full_blocks;
-        let partial = self.block_len as usize;
+        let partial = self.block_len();
         if partial > 0 {
-            let (coll, clog) = block_counts(&self.block[..partial]);
-            collisions = collisions.saturating_add(coll);
-            let h = libm::log2f(partial as f32) - clog as f32 / (FX * partial as f32);
+            let c = block_counts(&self.block[..partial]);
+            collisions = collisions.saturating_add(c.collisions);
+            binary_collisions = binary_collisions.saturating_add(c.binary_collisions);
+            binary_pairs = binary_pairs.saturating_add(c.binary_pairs());
+            let h = libm::log2f(partial as f32) - c.clog as f32 / (FX * partial as f32);
             shannon_sum += h.max(0.0);
             shannon_random += BLOCK_EXPECTED_SHANNON[partial];
             pairs += (partial * (partial - 1) / 2) as u64;
@@ -382,9 +428,23 @@ impl ByteStats {
             (-libm::log2f(collisions as f32 / pairs_f)).clamp(0.0, 8.0) + 0.0
         };
         let t = entropy_threshold * encoding.bits() / 8.0;
-        let mu = pairs_f * libm::exp2f(-t);
         let uniform = self.uniform_blocks as u32;
-        let high_entropy = pairs > 0 && (collisions as f32) <= mu + 2.33 * libm::sqrtf(mu);
+        let high_entropy = pairs > 0 && passes(collisions, pairs_f, t);
+        let binary_bytes = n - (self.printable as u32).min(n);
+        let binary_entropy = if binary_pairs == 0 {
+            0.0
+        } else if binary_collisions == 0 {
+            libm::log2f(BINARY_ALPHABET)
+        } else {
+            (-libm::log2f(binary_collisions as f32 / binary_pairs as f32))
+                .clamp(0.0, libm::log2f(BINARY_ALPHABET))
+                + 0.0
+        };
+        // The point estimate must reach the scaled threshold: this test
+        // only ever adds alerts, so it gets no small-sample leniency.
+        let binary_high_entropy = binary_bytes >= BINARY_MIN_BYTES
+            && binary_pairs > 0
+            && binary_entropy >= entropy_threshold * libm::log2f(BINARY_ALPHABET) / 8.0;
         Summary {
             bytes: n,
             collisions,
@@ -407,21 +467,52 @@ impl ByteStats {
             high_entropy,
             uniform_blocks: uniform,
             full_blocks,
+            binary_bytes,
+            binary_entropy,
+            binary_high_entropy,
         }
     }
 }
 
-/// Collisions and `Σ c·log2 c` (fixed point) of one block (≤ 32 bytes), on
-/// a stack histogram. Both grow with each byte: a byte whose value was seen
-/// `c` times before adds `c` collisions and `(c+1)·log2(c+1) − c·log2 c`.
+/// The one-sided collision test: `collisions` among `pairs` equal pairs are
+/// consistent with a collision entropy of at least `t` bits — within
+/// `μ + 2.33·√μ` of the `μ = pairs · 2^-t` that entropy `t` gives.
+fn passes(collisions: u32, pairs: f32, t: f32) -> bool {
+    let mu = pairs * libm::exp2f(-t);
+    (collisions as f32) <= mu + 2.33 * libm::sqrtf(mu)
+}
+
+/// What one block contributes.
+struct BlockCounts {
+    collisions: u32,
+    /// `Σ c·log2 c`, fixed point.
+    clog: u32,
+    binary_collisions: u32,
+    binary_bytes: u32,
+}
+
+impl BlockCounts {
+    fn binary_pairs(&self) -> u32 {
+        self.binary_bytes * self.binary_bytes.saturating_sub(1) / 2
+    }
+}
+
+/// Collisions, `Σ c·log2 c` (fixed point) and the binary bytes' collisions
+/// of one block (≤ 32 bytes), on a stack histogram. All grow with each byte:
+/// a byte whose value was seen `c` times before adds `c` collisions (to the
+/// binary count too when it is binary) and `(c+1)·log2(c+1) − c·log2 c`.
 #[inline]
-fn block_counts(block: &[u8]) -> (u32, u32) {
+fn block_counts(block: &[u8]) -> BlockCounts {
     debug_assert!(block.len() <= BLOCK);
     let mut hist = [0u8; 256];
-    let (mut coll, mut clog) = (0u32, 0u32);
+    let (mut coll, mut clog, mut bin_coll, mut bin_n) = (0u32, 0u32, 0u32, 0u32);
     for &b in block {
         let c = &mut hist[b as usize];
+        // All ones for a binary byte, zero for a printable one.
+        let binary = ((CLASS[b as usize] & PRINTABLE) as u32).wrapping_sub(1);
         coll += *c as u32;
+        bin_coll += *c as u32 & binary;
+        bin_n += binary & 1;
         clog += CLOG2C_DELTA_FX[*c as usize];
         *c += 1;
     }
@@ -429,7 +520,12 @@ fn block_counts(block: &[u8]) -> (u32, u32) {
         clog,
         hist.iter().map(|&c| CLOG2C_FX[c as usize]).sum::<u32>()
     );
-    (coll, clog)
+    BlockCounts {
+        collisions: coll,
+        clog,
+        binary_collisions: bin_coll,
+        binary_bytes: bin_n,
+    }
 }
 
 /// Statistics of one buffer, as the flow engine computes them for a stream
@@ -624,6 +720,35 @@ winter of despair, we had everything before us, we had nothing before us.";
         assert!(s.uniform_blocks > 90 && s.full_blocks == 128, "{s:?}");
         // Text alone never has uniform-looking blocks.
         assert_eq!(summarize(TEXT, 7.5).uniform_blocks, 0);
+        // The binary bytes are all ciphertext's: they pass on their own.
+        assert!(s.binary_high_entropy, "{s:?}");
+        assert!((s.binary_entropy - 7.3).abs() < 0.3, "{s:?}");
+        let t = summarize(TEXT, 7.5);
+        assert_eq!((t.binary_bytes, t.binary_high_entropy), (0, false));
+    }
+
+    #[test]
+    fn binary_bytes_of_random_data_pass_and_of_binary_structures_fail() {
+        // The point estimate has no small-sample leniency: 400 bytes of
+        // ciphertext (~250 binary bytes) miss about 8 % of the time, a
+        // kilobyte nearly never.
+        for (n, most) in [(400usize, 30), (1000, 6), (4096, 2)] {
+            let misses = (0..200u64)
+                .filter(|seed| {
+                    !summarize(&random_bytes(seed * 31 + 7, n)[..n], 7.5).binary_high_entropy
+                })
+                .count();
+            assert!(misses <= most, "n={n}: {misses}/200 random buffers missed");
+        }
+        // Zero padding and small integers among random bytes do not.
+        let mut buf = random_bytes(3, 4096);
+        for (i, b) in buf.iter_mut().enumerate().take(4096) {
+            if i % 3 == 0 {
+                *b = (i % 4) as u8;
+            }
+        }
+        let s = summarize(&buf[..4096], 7.5);
+        assert!(!s.binary_high_entropy, "{s:?}");
     }
 
     #[test]

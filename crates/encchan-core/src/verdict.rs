@@ -452,6 +452,13 @@ pub struct DirReport {
     /// Full 32-byte blocks inspected, and those that look uniform alone.
     pub full_blocks: u32,
     pub uniform_blocks: u32,
+    /// Bytes outside printable ASCII, their collision entropy (at most
+    /// log2 158 ≈ 7.3), and whether they alone pass the collision test:
+    /// ciphertext under printable padding or interleaved text (see
+    /// [`crate::stats`]).
+    pub binary_bytes: u32,
+    pub binary_entropy: f32,
+    pub binary_high_entropy: bool,
     /// The format recognized at the start of the payload, if any.
     pub format: Option<Format>,
     /// Stream offset at which this direction's inspection ended, if it did.

@@ -167,3 +167,113 @@ fn salted_and_openpgp_containers_are_named() {
     assert_eq!(v.dirs[0].format, Some(Format::OpenPgpSymmetric));
     assert!(v.alerts.contains(Alert::SymmetricOnly));
 }
+
+const PROSE: &[u8] = b"Nothing here is a protocol; it is a padding of ordinary \
+English prose, the kind a C2 author puts in front of ciphertext so that the first bytes look \
+printable and the stream's byte entropy drops under any fixed threshold. ";
+
+fn prose(n: usize) -> Vec<u8> {
+    PROSE.iter().copied().cycle().take(n).collect()
+}
+
+#[test]
+fn printable_padding_in_front_of_ciphertext_is_flagged() {
+    // From GFW-style prefixes (a few dozen printable bytes) to padding that
+    // outweighs the ciphertext: the pooled estimate sinks, the binary bytes
+    // still show the ciphertext.
+    for (pad, cipher) in [(64, 3000), (600, 3400), (2000, 2000), (3000, 1000)] {
+        let mut c = prose(pad);
+        c.extend(random(20 + pad as u64, cipher));
+        let v = tcp(8088, &c, b"", 1460);
+        assert!(
+            v.alerts.contains(Alert::SymmetricOnly),
+            "pad {pad}, cipher {cipher}: {v:?}"
+        );
+        let d = v.dirs[0];
+        assert!(d.binary_high_entropy, "pad {pad}: {d:?}");
+        if pad >= 600 {
+            assert!(
+                !d.high_entropy,
+                "pad {pad}: the pooled test alone would miss it"
+            );
+        }
+    }
+}
+
+#[test]
+fn ciphertext_interleaved_with_printable_runs_is_flagged() {
+    for (text_run, cipher_run) in [(16, 16), (48, 16), (100, 30), (20, 64)] {
+        let r = random(30 + text_run as u64, 4096);
+        let (mut c, mut k) = (Vec::new(), 0);
+        while c.len() < 4096 {
+            c.extend(prose(text_run + k % 7));
+            c.extend_from_slice(&r[k..k + cipher_run]);
+            k += cipher_run;
+        }
+        let v = tcp(8089, &c, &random(31, 200), 700);
+        assert!(
+            v.alerts.contains(Alert::SymmetricOnly),
+            "runs {text_run}/{cipher_run}: {v:?}"
+        );
+        assert!(
+            !v.dirs[0].high_entropy,
+            "the pooled test alone misses these"
+        );
+    }
+}
+
+#[test]
+fn text_with_binary_structure_is_not_taken_for_covered_ciphertext() {
+    // What an unrecognized protocol really carries: text with length
+    // fields and zero padding, non-Latin UTF-8, and repeated announcements
+    // holding one random id (a discovery protocol).
+    let mut framed = Vec::new();
+    for i in 0..40u32 {
+        framed.extend_from_slice(&(i * 7).to_be_bytes());
+        framed.extend_from_slice(&[0, 0, 1, 0x80, 0xff, 0xff, 0, 0]);
+        framed.extend(prose(60 + (i as usize % 5) * 9));
+    }
+    let v = tcp(8090, &framed, &framed, 1460);
+    assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+
+    let cyrillic = "Съешь же ещё этих мягких французских булок, да выпей чаю. "
+        .repeat(40)
+        .into_bytes();
+    let v = tcp(8091, &cyrillic, &cyrillic, 1460);
+    assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    let chinese = "敏捷的棕色狐狸跳过了懒狗，天地玄黄，宇宙洪荒。日月盈昃，辰宿列张。"
+        .repeat(30)
+        .into_bytes();
+    let v = tcp(8092, &chinese, &chinese, 1460);
+    assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+
+    let cfg = Config::default();
+    let id = random(32, 32);
+    let mut announce = b"{\"device\":\"".to_vec();
+    announce.extend_from_slice(&id);
+    announce.extend_from_slice(
+        b"\",\"addresses\":[\"tcp://192.168.2.100:22000\",\"quic://0.0.0.0:22000\"]}",
+    );
+    let mut f = Flow::new(Transport::Udp, 21027, 21027, FlowStart::Observed, 0);
+    for k in 0..40u64 {
+        f.feed(&cfg, Direction::ToServer, &announce, k * 30_000_000);
+    }
+    f.finish(&cfg, 1 << 40);
+    let v = f.verdict(&cfg);
+    assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+}
+
+#[test]
+fn covered_ciphertext_in_datagrams_is_flagged_when_they_do_not_repeat() {
+    let cfg = Config::default();
+    let mut f = Flow::new(Transport::Udp, 40000, 7777, FlowStart::Observed, 0);
+    for k in 0..30u64 {
+        let mut d = prose(60);
+        d.extend(random(1001 + 2 * k, 90)); // odd seeds: `random` ors in 1
+        f.feed(&cfg, Direction::ToServer, &d, k * 1_000_000);
+    }
+    f.finish(&cfg, 1 << 40);
+    let v = f.verdict(&cfg);
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert!(!v.dirs[0].high_entropy && v.dirs[0].binary_high_entropy);
+}

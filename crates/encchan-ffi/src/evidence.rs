@@ -66,6 +66,14 @@ fn write_evidence(w: &mut impl Write, v: &EncchanVerdict, bit: u32) -> core::fmt
                     name_of(&ENCODINGS, r.encoding, |x| x as u8, Encoding::name),
                     r.inspected
                 )?;
+                // Caught by the binary bytes alone: printable cover.
+                if !r.high_entropy && r.binary_high_entropy {
+                    write!(
+                        w,
+                        " cover=printable binary_bytes={} binary_entropy={:.3}",
+                        r.binary_bytes, r.binary_entropy
+                    )?;
+                }
                 if r.format != ENCCHAN_NONE_U8 {
                     write!(
                         w,

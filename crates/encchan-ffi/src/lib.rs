@@ -28,7 +28,7 @@ mod evidence;
 
 /// Version of this ABI. Bumped on any incompatible change to a function or
 /// struct below; hosts pass the version they were built against.
-pub const ENCCHAN_ABI_VERSION: u32 = 1;
+pub const ENCCHAN_ABI_VERSION: u32 = 2;
 
 /// Return codes: 0 or positive on success, negative on error.
 #[repr(C)]
@@ -126,6 +126,12 @@ pub struct EncchanDirReport {
     pub format: u8,
     /// Stream offset where inspection ended, or `ENCCHAN_NONE_U64`.
     pub decided_after: u64,
+    /// Bytes outside printable ASCII, their collision entropy (at most
+    /// log2 158 ≈ 7.3), and whether they alone pass the entropy test:
+    /// ciphertext under printable padding or interleaved text.
+    pub binary_bytes: u32,
+    pub binary_entropy: f32,
+    pub binary_high_entropy: bool,
 }
 
 /// Why the alerts were raised.
@@ -552,6 +558,9 @@ fn dir_report(d: &DirReport) -> EncchanDirReport {
         uniform_blocks: d.uniform_blocks,
         format: d.format.map_or(ENCCHAN_NONE_U8, |f| f as u8),
         decided_after: d.decided_after.unwrap_or(ENCCHAN_NONE_U64),
+        binary_bytes: d.binary_bytes,
+        binary_entropy: d.binary_entropy,
+        binary_high_entropy: d.binary_high_entropy,
     }
 }
 
@@ -643,6 +652,9 @@ pub unsafe extern "C" fn encchan_byte_stats(
             )
             .map_or(ENCCHAN_NONE_U8, |f| f as u8),
             decided_after: ENCCHAN_NONE_U64,
+            binary_bytes: s.binary_bytes,
+            binary_entropy: s.binary_entropy,
+            binary_high_entropy: s.binary_high_entropy,
         };
         Ok(0)
     })

@@ -27,3 +27,52 @@ fn checked_in_header_is_fresh() {
         "include/encchan.h is stale: run `UPDATE_HEADER=1 cargo test -p encchan-ffi --test header` and commit it"
     );
 }
+
+/// The fields of every `typedef struct NAME { … } NAME;` in C-ish text, as
+/// `(NAME, ["type name", …])`, comments and layout ignored.
+fn structs(text: &str) -> Vec<(String, Vec<String>)> {
+    let text: String = text
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut out = Vec::new();
+    for part in text.split("typedef struct ").skip(1) {
+        let Some((name, rest)) = part.split_once('{') else {
+            continue;
+        };
+        let Some((body, _)) = rest.split_once('}') else {
+            continue;
+        };
+        let fields = body
+            .split(';')
+            .map(|f| f.split_whitespace().collect::<Vec<_>>().join(" "))
+            .map(|f| f.strip_prefix("struct ").map(str::to_string).unwrap_or(f))
+            .filter(|f| !f.is_empty())
+            .collect();
+        out.push((name.trim().to_string(), fields));
+    }
+    out
+}
+
+/// suricata-rules/encchan.lua declares the ABI's structs again for LuaJIT's
+/// FFI (it cannot read the header): they must match it field by field, and
+/// its ABI version must be the header's.
+#[test]
+fn lua_fallback_declares_the_header_structs() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let header = std::fs::read_to_string(root.join("include/encchan.h")).unwrap();
+    let lua = std::fs::read_to_string(root.join("suricata-rules/encchan.lua")).unwrap();
+    let header_structs = structs(&header);
+    let lua_structs = structs(&lua);
+    assert!(lua_structs.len() >= 3, "{lua_structs:?}");
+    for (name, fields) in &lua_structs {
+        let (_, want) = header_structs
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{name} is not in the header"));
+        assert_eq!(fields, want, "struct {name} in encchan.lua");
+    }
+    let version = format!("local ABI_VERSION = {}", encchan::ENCCHAN_ABI_VERSION);
+    assert!(lua.contains(&version), "encchan.lua must say `{version}`");
+}
