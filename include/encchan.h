@@ -121,6 +121,11 @@ typedef struct EncchanDirReport {
   uint32_t binary_bytes;
   float binary_entropy;
   bool binary_high_entropy;
+  // A recognized protocol explained bytes of this direction and the
+  // statistics skipped them; they measured `inspected` bytes from stream
+  // offset `measured_from` (TCP: 0, or where the framing broke).
+  bool explained;
+  uint64_t measured_from;
 } EncchanDirReport;
 
 // Why the alerts were raised.
@@ -178,7 +183,7 @@ int encchan_config_new(uint32_t abi_version, struct EncchanConfig **out);
 // Frees a configuration from `encchan_config_new`. NULL is ignored.
 void encchan_config_free(struct EncchanConfig *cfg);
 
-// Entropy threshold, bits per byte, in (0, 8]. Default 7.0.
+// Entropy threshold, bits per byte, in (0, 8]. Default 7.5.
 int encchan_config_set_entropy_threshold(struct EncchanConfig *cfg, float bits);
 
 // Bytes a direction needs before its entropy counts. Default 32.
@@ -195,6 +200,11 @@ int encchan_config_set_asymmetry_ratio(struct EncchanConfig *cfg, float ratio);
 
 // Client bytes before `traffic_asymmetry` is considered. Default 1 MiB.
 int encchan_config_set_volume_threshold(struct EncchanConfig *cfg, uint64_t bytes);
+
+// Whether the statistics also measure bytes a recognized protocol
+// explains (TLS after its hello, HTTP …). Default false: they could change
+// no alert, and skipping them is most of the engine's cost saved.
+int encchan_config_set_measure_known_protocols(struct EncchanConfig *cfg, bool measure);
 
 // Adds (`expected` true) or removes a server port from a profile.
 int encchan_config_set_port(struct EncchanConfig *cfg,

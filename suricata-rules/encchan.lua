@@ -27,7 +27,8 @@ typedef struct EncchanDirReport {
   uint32_t longest_printable_run; float mean_popcount; uint8_t encoding;
   bool high_entropy; uint32_t full_blocks; uint32_t uniform_blocks;
   uint8_t format; uint64_t decided_after; uint32_t binary_bytes;
-  float binary_entropy; bool binary_high_entropy;
+  float binary_entropy; bool binary_high_entropy; bool explained;
+  uint64_t measured_from;
 } EncchanDirReport;
 typedef struct EncchanEvidence {
   uint8_t high_entropy_direction; bool framing_without_handshake;

@@ -38,6 +38,11 @@ export {
 	option InspectBudget: count = 4096;
 	## Bytes a direction needs before its entropy counts.
 	option MinPayload: count = 32;
+	## Also measure the bytes a recognized protocol explains (TLS after its
+	## hello, HTTP …). Off: those figures could change no alert, and
+	## skipping them is most of the engine's cost; entropy is then logged
+	## for the flows no protocol explains.
+	option MeasureKnownProtocols: bool = F;
 	## Server ports expected to carry each kind of traffic ("tls", "ssh",
 	## "plaintext"). Each set replaces the engine's default for its kind.
 	option PortProfiles: table[string] of set[port] = {
@@ -85,6 +90,7 @@ function push_knobs()
 	EncChan::__set_knob("volume_threshold", TrafficVolumeThreshold);
 	EncChan::__set_knob("inspect_budget", InspectBudget);
 	EncChan::__set_knob("min_payload", MinPayload);
+	EncChan::__set_knob("measure_known_protocols", MeasureKnownProtocols ? 1.0 : 0.0);
 	for ( kind, ports in PortProfiles )
 		{
 		local v: index_vec = vector();
@@ -101,6 +107,12 @@ function knob_changed_double(id: string, new_value: double): double
 	}
 
 function knob_changed_count(id: string, new_value: count): count
+	{
+	schedule 0 sec { EncChan::reconfigure() };
+	return new_value;
+	}
+
+function knob_changed_bool(id: string, new_value: bool): bool
 	{
 	schedule 0 sec { EncChan::reconfigure() };
 	return new_value;
@@ -132,6 +144,7 @@ event zeek_init() &priority=5
 	Option::set_change_handler("EncChan::TrafficVolumeThreshold", knob_changed_count);
 	Option::set_change_handler("EncChan::InspectBudget", knob_changed_count);
 	Option::set_change_handler("EncChan::MinPayload", knob_changed_count);
+	Option::set_change_handler("EncChan::MeasureKnownProtocols", knob_changed_bool);
 	Option::set_change_handler("EncChan::HandshakeTimeout", knob_changed_interval);
 	Option::set_change_handler("EncChan::PortProfiles", knob_changed_ports);
 	}

@@ -7,6 +7,7 @@
 //! handshake_timeout = 10.0     # seconds
 //! asymmetry_ratio = 10.0
 //! volume_threshold = 1048576   # bytes
+//! measure_known_protocols = false
 //! [ports]
 //! tls = [443, 8443]            # each list replaces that default set
 //! ssh = [22]
@@ -25,6 +26,7 @@ struct File {
     handshake_timeout: Option<f64>,
     asymmetry_ratio: Option<f32>,
     volume_threshold: Option<u64>,
+    measure_known_protocols: Option<bool>,
     ports: Option<Ports>,
 }
 
@@ -60,6 +62,9 @@ pub fn parse(text: &str) -> Result<Config, String> {
     }
     if let Some(v) = file.volume_threshold {
         cfg.volume_threshold = v;
+    }
+    if let Some(v) = file.measure_known_protocols {
+        cfg.measure_known_protocols = v;
     }
     if let Some(p) = file.ports {
         if let Some(list) = p.tls {

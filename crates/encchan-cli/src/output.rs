@@ -58,7 +58,10 @@ fn entropy_evidence(r: &FlowRecord, cfg: &Config, dir: Direction) -> Map<String,
         json!(!d.high_entropy && d.binary_high_entropy),
     );
     m.insert("bytes_inspected".into(), json!(d.inspected));
-    m.insert("offsets".into(), json!([0, d.inspected]));
+    m.insert(
+        "offsets".into(),
+        json!([d.measured_from, d.measured_from + d.inspected as u64]),
+    );
     m.insert("format".into(), json!(d.format.map(|f| f.name())));
     m.insert(
         "framing_without_handshake".into(),

@@ -132,6 +132,16 @@ pub struct Config {
     /// Client bytes a flow must send before `traffic_asymmetry` is considered.
     /// Default 1 MiB: small flows are asymmetric all the time.
     pub volume_threshold: u64,
+    /// Also measure the bytes a recognized protocol explains. Default
+    /// `false`: once a direction opens with a TLS/SSH/OpenVPN hello or a
+    /// cleartext protocol (or a datagram matches the flow's protocol), its
+    /// statistics could change no alert — a recognized protocol is exempt
+    /// from `symmetric_only`, and its content class comes from the protocol
+    /// — so they skip those bytes, which is most of what a sensor sees. A
+    /// walker that finds the framing broken revokes the explanation at that
+    /// byte, and measuring resumes there. `true` measures every inspected
+    /// byte (entropy figures for TLS flows too), at several times the cost.
+    pub measure_known_protocols: bool,
     /// Port expectations.
     pub ports: PortProfiles,
 }
@@ -145,6 +155,7 @@ impl Default for Config {
             handshake_timeout_us: 10_000_000,
             asymmetry_ratio: 10.0,
             volume_threshold: 1 << 20,
+            measure_known_protocols: false,
             ports: PortProfiles::default(),
         }
     }

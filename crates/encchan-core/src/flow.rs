@@ -132,15 +132,20 @@ struct DirState {
     /// `Format` code recognized at the stream start, 0 if none.
     format: u8,
     flags: u8,
+    /// How far past the reported fault the walker saw the framing break
+    /// (see [`DirState::resume_at`]).
+    resume_lag: u8,
 }
 
 /// The stream has lost bytes: offsets after this are not stream offsets.
 const DIR_GAP: u8 = 1;
 /// Format detection ran (or cannot run any more).
 const DIR_FORMAT_DONE: u8 = 2;
-/// Inspection ended; the statistics hold what was inspected, so their
-/// length is where it ended.
+/// Inspection ended (the stream reached the inspection budget).
 const DIR_DECIDED: u8 = 4;
+/// A recognized protocol explained bytes of this direction, which the
+/// statistics skipped (see `Config::measure_known_protocols`).
+const DIR_EXPLAINED: u8 = 8;
 
 impl DirState {
     const fn new(transport: Transport) -> Self {
@@ -164,7 +169,15 @@ impl DirState {
             facts: Facts::EMPTY,
             format: 0,
             flags: 0,
+            resume_lag: 0,
         }
+    }
+
+    /// Where an explained stream whose framing broke is measured again:
+    /// just past the byte that revealed the break.
+    fn resume_at(&self) -> Option<u64> {
+        let (_, at) = self.facts.malformed()?;
+        Some(at + self.resume_lag as u64)
     }
 
     fn decided(&self) -> bool {
@@ -280,26 +293,29 @@ impl Flow {
     /// Feeds the next payload of `dir`: the next in-order bytes of a TCP
     /// stream, or one whole UDP datagram.
     pub fn feed(&mut self, cfg: &Config, dir: Direction, payload: &[u8], ts_us: u64) {
-        let offset = self.dirs[dir.index()].bytes;
+        let i = dir.index();
+        let offset = self.dirs[i].bytes;
         self.account(dir, payload.len() as u64, ts_us);
-        if payload.is_empty() || self.is_decided() || self.dirs[dir.index()].decided() {
+        if payload.is_empty() || self.is_decided() || self.dirs[i].decided() {
             return;
         }
-        let budget_left = cfg
-            .inspect_budget
-            .saturating_sub(self.dirs[dir.index()].stats.len()) as usize;
-        let inspected = &payload[..payload.len().min(budget_left)];
+        // The inspection window is the stream's first `inspect_budget`
+        // bytes, whether or not the statistics measure them.
+        let window_left = (cfg.inspect_budget as u64).saturating_sub(offset) as usize;
+        let inspected = &payload[..payload.len().min(window_left)];
         let had_hello = self.any_fact(Facts::HELLO);
-        match self.transport {
-            Transport::Tcp => self.walk_stream(dir, inspected, offset),
+        self.detect_format(dir, inspected);
+        let measure_from = match self.transport {
+            Transport::Tcp => self.walk_stream(cfg, dir, inspected, offset),
             // A datagram's header is at its start: judge the whole datagram
             // even when only part of it fits the budget.
-            Transport::Udp => self.walk_datagram(dir, payload),
+            Transport::Udp => self.walk_datagram(cfg, dir, payload).then_some(0),
+        };
+        let d = &mut self.dirs[i];
+        if let Some(from) = measure_from {
+            d.stats.update(&inspected[from.min(inspected.len())..]);
         }
-        self.detect_format(dir, inspected);
-        let d = &mut self.dirs[dir.index()];
-        d.stats.update(inspected);
-        if d.stats.len() >= cfg.inspect_budget {
+        if offset + payload.len() as u64 >= cfg.inspect_budget as u64 {
             d.decide();
         }
         if !had_hello && self.any_fact(Facts::HELLO) {
@@ -354,7 +370,7 @@ impl Flow {
         out: &'a mut [u8; format::PREFIX],
     ) -> Option<&'a [u8]> {
         let d = &self.dirs[dir.index()];
-        if d.flags & DIR_GAP != 0 || d.stats.len() as usize >= format::PREFIX {
+        if d.flags & (DIR_GAP | DIR_EXPLAINED) != 0 || d.stats.len() as usize >= format::PREFIX {
             return None;
         }
         let held = d.stats.pending();
@@ -383,52 +399,93 @@ impl Flow {
     }
 
     /// TCP: sniff the stream's first bytes, then walk the protocol found.
-    fn walk_stream(&mut self, dir: Direction, data: &[u8], offset: u64) {
+    /// Returns where in `data` the statistics measure from, or `None` when
+    /// a recognized protocol explains all of it.
+    fn walk_stream(
+        &mut self,
+        cfg: &Config,
+        dir: Direction,
+        data: &[u8],
+        offset: u64,
+    ) -> Option<usize> {
         let i = dir.index();
         if let Parser::Sniff = self.dirs[i].parser {
             let mut buf = [0u8; format::PREFIX];
             let Some(prefix) = self.prefix(dir, data, &mut buf) else {
                 self.dirs[i].parser = Parser::Idle;
-                return;
+                return Some(0);
             };
             if prefix.len() < format::PREFIX {
-                return; // wait for more
+                return Some(0); // wait for more (held in the statistics)
             }
-            self.start_walker(dir, data);
-            return;
+            let explained = self.start_walker(dir, data);
+            // Explanations start at the prefix's end, a fixed stream offset,
+            // so the measured bytes do not depend on the chunking; a
+            // framing seen broken inside the prefix explains nothing.
+            let resume = self.dirs[i].resume_at();
+            let broken_early = resume.is_some_and(|at| at <= format::PREFIX as u64);
+            if !explained || broken_early || cfg.measure_known_protocols {
+                return Some(0);
+            }
+            let d = &mut self.dirs[i];
+            d.flags |= DIR_EXPLAINED;
+            // The prefix held in the statistics is the protocol's opening.
+            d.stats = ByteStats::new();
+            return resume.map(|at| at.saturating_sub(offset) as usize);
         }
-        self.walk(dir, data, offset);
+        let broke = self.walk(dir, data, offset);
+        let d = &self.dirs[i];
+        if d.flags & DIR_EXPLAINED == 0 {
+            return Some(0);
+        }
+        // An explained stream whose framing broke is measured again from
+        // the break: in this chunk, or all of it when it broke before.
+        match (broke, d.resume_at()) {
+            (Some(at), _) => Some(at.saturating_sub(offset) as usize),
+            (None, Some(_)) => Some(0),
+            (None, None) => None,
+        }
     }
 
     /// Decides the walker from the stream prefix, then walks everything
-    /// held so far plus `data` from offset 0.
-    fn start_walker(&mut self, dir: Direction, data: &[u8]) {
+    /// held so far plus `data` from offset 0. Returns whether the prefix
+    /// opens a recognized protocol the way it explains its bytes: a TLS
+    /// hello, an SSH banner, OpenVPN's framing or a cleartext protocol.
+    /// (TLS records that open with anything but a hello stay measured:
+    /// records with no handshake are a costume.)
+    fn start_walker(&mut self, dir: Direction, data: &[u8]) -> bool {
         let i = dir.index();
         let mut buf = [0u8; format::PREFIX];
         let Some(prefix) = self.prefix(dir, data, &mut buf) else {
-            return;
+            return false;
         };
         let prefix: &[u8] = prefix;
         let mut facts = self.dirs[i].facts;
-        let (parser, protocol) = if let Some(total) = tls::sslv2_client_hello(prefix) {
+        let sslv2_hello =
+            tls::sslv2_client_hello(prefix).or_else(|| tls::sslv2_server_hello(prefix));
+        let (parser, protocol, explains) = if let Some(total) = sslv2_hello {
             (
                 Parser::Tls(TlsWalker::after_sslv2_hello(total, &mut facts)),
                 Some(Protocol::Tls),
+                true,
             )
         } else if tls::starts_record(prefix) {
-            (Parser::Tls(TlsWalker::new()), Some(Protocol::Tls))
+            (
+                Parser::Tls(TlsWalker::new()),
+                Some(Protocol::Tls),
+                tls::starts_hello(prefix),
+            )
         } else if ssh::starts_banner(prefix) {
-            (Parser::Ssh(SshWalker::new()), Some(Protocol::Ssh))
+            (Parser::Ssh(SshWalker::new()), Some(Protocol::Ssh), true)
         } else if openvpn::starts_tcp(prefix) {
             (
                 Parser::OpenVpnTcp(OpenVpnTcpWalker::new()),
                 Some(Protocol::OpenVpn),
+                true,
             )
         } else {
-            (
-                Parser::Idle,
-                plaintext::classify_prefix(prefix).or_else(|| framed::classify_stream(prefix)),
-            )
+            let p = plaintext::classify_prefix(prefix).or_else(|| framed::classify_stream(prefix));
+            (Parser::Idle, p, p.is_some())
         };
         self.dirs[i].facts = facts;
         self.dirs[i].parser = parser;
@@ -441,9 +498,12 @@ impl Flow {
         held[..held_len].copy_from_slice(self.dirs[i].stats.pending());
         self.walk(dir, &held[..held_len], 0);
         self.walk(dir, data, held_len as u64);
+        explains
     }
 
-    fn walk(&mut self, dir: Direction, data: &[u8], offset: u64) {
+    /// Walks `data` (at stream offset `offset`) with the direction's walker.
+    /// When the framing breaks, returns the offset measuring resumes at.
+    fn walk(&mut self, dir: Direction, data: &[u8], offset: u64) -> Option<u64> {
         let i = dir.index();
         let d = &mut self.dirs[i];
         let result = match &mut d.parser {
@@ -458,19 +518,24 @@ impl Flow {
                 r
             }
             Parser::Ssh(w) => w.feed(data, offset, &mut d.facts),
-            Parser::OpenVpnTcp(w) => w
-                .feed(data, &mut d.facts)
-                .map_err(|i| (MalformReason::BadHandshake, offset + i as u64)),
+            Parser::OpenVpnTcp(w) => w.feed(data, &mut d.facts).map_err(|i| {
+                let at = offset + i as u64;
+                (MalformReason::BadHandshake, at, at + 1)
+            }),
             Parser::Sniff | Parser::Datagrams(..) | Parser::Idle => Ok(()),
         };
-        if let Err((reason, at)) = result {
-            d.facts.set_malformed(reason, at);
-            d.parser = Parser::Idle;
-        }
+        let (reason, at, next) = result.err()?;
+        d.facts.set_malformed(reason, at);
+        d.resume_lag = next.saturating_sub(at).min(u8::MAX as u64) as u8;
+        d.parser = Parser::Idle;
+        Some(next)
     }
 
-    /// UDP: judge one datagram.
-    fn walk_datagram(&mut self, dir: Direction, d: &[u8]) {
+    /// UDP: judge one datagram. Returns whether the statistics measure it:
+    /// not when it matched the flow's protocol, of which this side has said
+    /// hello when the protocol has a key exchange (framing without a hello
+    /// stays measured, as a costume would).
+    fn walk_datagram(&mut self, cfg: &Config, dir: Direction, d: &[u8]) -> bool {
         let i = dir.index();
         let known = self.protocol();
         // OpenVPN's hard resets are only an opcode byte and a length: 3 in
@@ -504,10 +569,10 @@ impl Flow {
                             dir.facts.set(Facts::HELLO | Facts::FRAMING);
                         }
                     }
-                    return;
+                    return true;
                 }
                 if first_datagram && state.openvpn_sid != 0 {
-                    return;
+                    return true;
                 }
             }
         }
@@ -521,6 +586,7 @@ impl Flow {
             _ => 0,
         };
         self.dirs[i].facts.set(facts);
+        let mut framed = facts != 0;
         // RTP needs two datagrams of one stream to be believed.
         if let Parser::Datagrams(mut state) = self.dirs[i].parser {
             let last = state.rtp();
@@ -533,6 +599,7 @@ impl Flow {
             }
             if self.protocol() == Some(Protocol::Rtp) {
                 self.dirs[i].facts.set(Facts::FRAMING);
+                framed |= header.is_some();
             }
             // QUIC 1-RTT packets: form bit clear, fixed bit set. A quarter of
             // random first bytes look like that, so only a run counts, and
@@ -551,6 +618,15 @@ impl Flow {
             state.count(d);
             self.dirs[i].parser = Parser::Datagrams(state);
         }
+        let explains = framed
+            && !cfg.measure_known_protocols
+            && self
+                .protocol()
+                .is_some_and(|p| !p.has_key_exchange() || self.dirs[i].facts.has(Facts::HELLO));
+        if explains {
+            self.dirs[i].flags |= DIR_EXPLAINED;
+        }
+        !explains
     }
 
     /// Runs what was waiting for more bytes (short streams) as if the stream
@@ -696,8 +772,13 @@ impl Flow {
                 binary_bytes: s.binary_bytes,
                 binary_entropy: s.binary_entropy,
                 binary_high_entropy: s.binary_high_entropy && enough,
+                explained: d.flags & DIR_EXPLAINED != 0,
+                measured_from: match (d.flags & DIR_EXPLAINED != 0, d.resume_at()) {
+                    (true, Some(at)) if self.transport == Transport::Tcp => at,
+                    _ => 0,
+                },
                 format: fmt,
-                decided_after: d.decided().then_some(d.stats.len() as u64),
+                decided_after: d.decided().then_some(cfg.inspect_budget as u64),
             };
         }
 
@@ -799,7 +880,7 @@ impl Flow {
         // neither is evidence.
         let unseen_completion = |d: &DirState| {
             !d.facts.has(Facts::KEYED)
-                && (d.stats.len() >= cfg.inspect_budget || d.flags & DIR_GAP != 0)
+                && (d.bytes >= cfg.inspect_budget as u64 || d.flags & DIR_GAP != 0)
         };
         let could_see_completion = !self.dirs.iter().any(unseen_completion);
         if let (true, false, None, Some(p), true) = (

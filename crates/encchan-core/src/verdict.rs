@@ -426,7 +426,8 @@ pub struct DirReport {
     /// Payload bytes seen (all of them, also after the verdict). Packet and
     /// gap counts are the host's to keep: it sees every packet.
     pub bytes: u64,
-    /// Bytes that went through the statistics (≤ `inspect_budget`).
+    /// Bytes that went through the statistics (≤ `inspect_budget`): the
+    /// inspection window less what a recognized protocol explained.
     pub inspected: u32,
     /// Collision-entropy estimate in bits per byte, or `None` below
     /// `min_payload` (see [`crate::stats`]).
@@ -459,6 +460,12 @@ pub struct DirReport {
     pub binary_bytes: u32,
     pub binary_entropy: f32,
     pub binary_high_entropy: bool,
+    /// A recognized protocol explained bytes of this direction, and the
+    /// statistics skipped them (`Config::measure_known_protocols`).
+    pub explained: bool,
+    /// Stream offset the measured bytes of a TCP direction start at: 0, or
+    /// where a walker found an explained stream's framing broken.
+    pub measured_from: u64,
     /// The format recognized at the start of the payload, if any.
     pub format: Option<Format>,
     /// Stream offset at which this direction's inspection ended, if it did.

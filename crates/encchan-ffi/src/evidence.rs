@@ -57,14 +57,15 @@ fn write_evidence(w: &mut impl Write, v: &EncchanVerdict, bit: u32) -> core::fmt
                 let r = &v.dirs[usize::from(d != ENCCHAN_DIR_TO_SERVER)];
                 write!(
                     w,
-                    "direction={} entropy={:.3} collisions={} expected={:.1} printable={:.3} encoding={} inspected=0-{}",
+                    "direction={} entropy={:.3} collisions={} expected={:.1} printable={:.3} encoding={} inspected={}-{}",
                     side(d),
                     r.entropy,
                     r.collisions,
                     r.collisions_expected,
                     r.printable_fraction,
                     name_of(&ENCODINGS, r.encoding, |x| x as u8, Encoding::name),
-                    r.inspected
+                    r.measured_from,
+                    r.measured_from + u64::from(r.inspected)
                 )?;
                 // Caught by the binary bytes alone: printable cover.
                 if !r.high_entropy && r.binary_high_entropy {

@@ -132,6 +132,11 @@ pub struct EncchanDirReport {
     pub binary_bytes: u32,
     pub binary_entropy: f32,
     pub binary_high_entropy: bool,
+    /// A recognized protocol explained bytes of this direction and the
+    /// statistics skipped them; they measured `inspected` bytes from stream
+    /// offset `measured_from` (TCP: 0, or where the framing broke).
+    pub explained: bool,
+    pub measured_from: u64,
 }
 
 /// Why the alerts were raised.
@@ -301,7 +306,7 @@ unsafe fn set(cfg: *mut EncchanConfig, edit: impl FnOnce(&mut Config)) -> c_int 
     })
 }
 
-/// Entropy threshold, bits per byte, in (0, 8]. Default 7.0.
+/// Entropy threshold, bits per byte, in (0, 8]. Default 7.5.
 #[no_mangle]
 pub unsafe extern "C" fn encchan_config_set_entropy_threshold(
     cfg: *mut EncchanConfig,
@@ -353,6 +358,17 @@ pub unsafe extern "C" fn encchan_config_set_volume_threshold(
     bytes: u64,
 ) -> c_int {
     set(cfg, |c| c.volume_threshold = bytes)
+}
+
+/// Whether the statistics also measure bytes a recognized protocol
+/// explains (TLS after its hello, HTTP …). Default false: they could change
+/// no alert, and skipping them is most of the engine's cost saved.
+#[no_mangle]
+pub unsafe extern "C" fn encchan_config_set_measure_known_protocols(
+    cfg: *mut EncchanConfig,
+    measure: bool,
+) -> c_int {
+    set(cfg, |c| c.measure_known_protocols = measure)
 }
 
 /// Adds (`expected` true) or removes a server port from a profile.
@@ -561,6 +577,8 @@ fn dir_report(d: &DirReport) -> EncchanDirReport {
         binary_bytes: d.binary_bytes,
         binary_entropy: d.binary_entropy,
         binary_high_entropy: d.binary_high_entropy,
+        explained: d.explained,
+        measured_from: d.measured_from,
     }
 }
 
@@ -655,6 +673,8 @@ pub unsafe extern "C" fn encchan_byte_stats(
             binary_bytes: s.binary_bytes,
             binary_entropy: s.binary_entropy,
             binary_high_entropy: s.binary_high_entropy,
+            explained: false,
+            measured_from: 0,
         };
         Ok(0)
     })

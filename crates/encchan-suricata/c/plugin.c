@@ -52,6 +52,7 @@
 /* The crate's Rust side. */
 int64_t encchan_suricata_parse_alerts(const char *spec);
 int encchan_suricata_port_class(const char *name);
+int encchan_suricata_parse_bool(const char *value);
 
 #if ENCCHAN_SURICATA_MAJOR >= 8
 #define EC_ConfGet SCConfGet
@@ -135,6 +136,18 @@ static void KnobU64(const char *name, uint64_t scale, int (*set64)(EncchanConfig
     }
 }
 
+static void KnobBool(const char *name, int (*set)(EncchanConfig *, bool))
+{
+    const char *v = NULL;
+    char key[96];
+    snprintf(key, sizeof key, "encchan.%s", name);
+    if (EC_ConfGet(key, &v) == 1 && v != NULL) {
+        int b = encchan_suricata_parse_bool(v);
+        if (b < 0 || set(g_config, b == 1) != 0)
+            SCLogError("encchan: bad value for %s: %s (yes or no)", key, v);
+    }
+}
+
 /* encchan.ports.{tls,ssh,plaintext}: a list that replaces the default. */
 static void KnobPorts(void)
 {
@@ -172,6 +185,7 @@ static bool ConfigureEngine(void)
     KnobU64("inspect-budget", 1, NULL, encchan_config_set_inspect_budget);
     KnobU64("volume-threshold", 1, encchan_config_set_volume_threshold, NULL);
     KnobU64("handshake-timeout", 1000000, encchan_config_set_handshake_timeout_us, NULL);
+    KnobBool("measure-known-protocols", encchan_config_set_measure_known_protocols);
     KnobPorts();
     g_state_size = encchan_state_size();
     return true;
@@ -539,6 +553,9 @@ static void WriteVerdict(const JsonSink *j, const EncchanVerdict *v)
         j->open_object(j->ctx, sides[d]);
         j->uint(j->ctx, "bytes", r->bytes);
         j->uint(j->ctx, "inspected", r->inspected);
+        /* A recognized protocol explained these bytes: not measured. */
+        if (r->explained)
+            j->boolean(j->ctx, "explained", true);
         if (r->has_entropy)
             j->num(j->ctx, "entropy", r->entropy);
         j->string(j->ctx, "encoding", encchan_encoding_name(r->encoding));

@@ -79,9 +79,52 @@ pub unsafe extern "C" fn encchan_suricata_port_class(name: *const c_char) -> c_i
         .map_or(-1, |c| c as c_int)
 }
 
+/// A YAML boolean as Suricata's configuration spells it: 1 for yes, true,
+/// on, 1; 0 for no, false, off, 0; -1 for anything else (or NULL).
+///
+/// # Safety
+/// `value` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn encchan_suricata_parse_bool(value: *const c_char) -> c_int {
+    if value.is_null() {
+        return -1;
+    }
+    match CStr::from_ptr(value)
+        .to_str()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Ok("yes" | "true" | "on" | "1") => 1,
+        Ok("no" | "false" | "off" | "0") => 0,
+        _ => -1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_booleans() {
+        for (v, want) in [
+            (c"yes", 1),
+            (c"True", 1),
+            (c"on", 1),
+            (c"no", 0),
+            (c"0", 0),
+            (c"maybe", -1),
+        ] {
+            assert_eq!(
+                unsafe { encchan_suricata_parse_bool(v.as_ptr()) },
+                want,
+                "{v:?}"
+            );
+        }
+        assert_eq!(
+            unsafe { encchan_suricata_parse_bool(core::ptr::null()) },
+            -1
+        );
+    }
 
     #[test]
     fn keyword_arguments() {

@@ -265,3 +265,119 @@ fn tls_records_without_any_hello_are_framing_without_handshake() {
     assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
     assert!(v.evidence.framing_without_handshake);
 }
+
+/// A ClientHello followed by application-data records of random bytes, as
+/// a TLS client sends after its handshake.
+fn tls_client_stream() -> [u8; 2052] {
+    let mut c = [0u8; 2052];
+    xorshift_fill(23, &mut c[52..]);
+    c[..52].copy_from_slice(&client_hello());
+    for k in 0..4 {
+        let at = 52 + k * 500;
+        c[at..at + 5].copy_from_slice(&[23, 3, 3, 0x01, 0xef]);
+    }
+    c
+}
+
+#[test]
+fn bytes_a_hello_explains_are_not_measured_unless_asked() {
+    let c = tls_client_stream();
+    let v = run(Transport::Tcp, 443, &[(Direction::ToServer, &c)], 100);
+    let d = v.dirs[0];
+    assert!(
+        d.explained && d.inspected == 0 && d.entropy.is_none(),
+        "{d:?}"
+    );
+    assert_eq!(d.bytes, c.len() as u64);
+    // The same stream, measured.
+    let cfg = Config {
+        measure_known_protocols: true,
+        ..Config::default()
+    };
+    let mut flow = Flow::new(Transport::Tcp, 40000, 443, FlowStart::Observed, 1_000_000);
+    flow.feed(&cfg, Direction::ToServer, &c, 1_000_010);
+    flow.finish(&cfg, 1_000_020);
+    let m = flow.verdict(&cfg).dirs[0];
+    assert!(!m.explained && m.inspected == c.len() as u32, "{m:?}");
+    assert!(m.entropy.is_some() && m.uniform_blocks > 50, "{m:?}");
+    // Either way the verdict's alerts are the same.
+    assert_eq!(flow.verdict(&cfg).alerts, v.alerts);
+    assert_chunking_invariant(&c, &[]);
+}
+
+#[test]
+fn a_hello_whose_framing_breaks_is_measured_from_the_break() {
+    // A real ClientHello, then random bytes that are no TLS record.
+    let mut c = [0u8; 3052];
+    xorshift_fill(24, &mut c[52..]);
+    c[..52].copy_from_slice(&client_hello());
+    c[52] = 0x99; // no content type
+    let mut s = [0u8; 3000];
+    xorshift_fill(25, &mut s);
+    let v = run_both(&c, &s, 200);
+    let d = v.dirs[0];
+    assert!(d.explained && d.measured_from == 53, "{d:?}");
+    assert_eq!(d.inspected as usize, c.len() - 53);
+    assert!(d.high_entropy, "{d:?}");
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert!(v.alerts.contains(Alert::HandshakeMalformed));
+    assert_chunking_invariant(&c, &s);
+    // A break inside the 32-byte prefix explains nothing: all measured.
+    let mut early = c;
+    early[20] = 0xff;
+    early[5] = 1;
+    early[3..5].copy_from_slice(&[0, 10]); // a hello too short for its fields
+    let v = run_both(&early, &s, 200);
+    assert!(
+        !v.dirs[0].explained || v.dirs[0].measured_from > 0,
+        "{:?}",
+        v.dirs[0]
+    );
+    assert_chunking_invariant(&early, &s);
+}
+
+#[test]
+fn datagrams_of_a_recognized_protocol_are_not_measured() {
+    // DNS queries: the protocol frames them, nothing to measure.
+    let mut q = [0u8; 40];
+    q[..12].copy_from_slice(&[0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    q[12..27].copy_from_slice(b"\x07example\x03com\x00\x00\x01");
+    q[27..29].copy_from_slice(&[0, 1]);
+    let cfg = Config::default();
+    let mut flow = Flow::new(Transport::Udp, 40000, 53, FlowStart::Observed, 0);
+    for k in 0..20u16 {
+        q[..2].copy_from_slice(&k.to_be_bytes());
+        flow.feed(&cfg, Direction::ToServer, &q[..30], k as u64);
+    }
+    let v = flow.verdict(&cfg);
+    assert_eq!(v.protocol, Some(Protocol::Dns), "{v:?}");
+    let d = v.dirs[0];
+    assert!(d.explained && d.inspected < 30 * 2, "{d:?}");
+}
+
+/// Found by the chunking_invariance fuzz target: an explained SSH stream
+/// whose packet framing broke was measured again from the reported fault
+/// (the packet start) when fed whole, but from the chunk where the break
+/// showed when fed byte by byte. Measuring resumes past the revealing byte.
+#[test]
+fn fuzz_regression_resume_after_the_byte_that_broke_the_framing() {
+    let client = [];
+    let server = [
+        0x53, 0x53, 0x48, 0x2d, 0x66, 0x74, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a,
+        0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a,
+        0x2a, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b,
+        0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b,
+        0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b,
+        0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x0a,
+        0x00, 0x40, 0x7e, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x3b, 0x2a, 0xce, 0x2a,
+        0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x2a, 0x61, 0x5d, 0x61,
+        0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x68, 0x61, 0x61, 0x61, 0x61, 0x61,
+        0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61,
+        0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61,
+        0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61,
+        0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61,
+        0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61,
+        0x61, 0x61, 0x61, 0x61, 0x61, 0x2a, 0x2a, 0x79, 0x70, 0x00, 0x00, 0x29, 0x00,
+    ];
+    assert_chunking_invariant(&client, &server);
+}

@@ -23,6 +23,12 @@ pub(crate) mod wireguard;
 
 use crate::verdict::{MalformReason, Protocol};
 
+/// A walker's framing error: the reason, the stream offset of the fault
+/// (what the evidence reports), and the offset just past the byte that
+/// revealed it (where measuring resumes: a fixed point of the stream, so
+/// the measured bytes do not depend on how it was chunked).
+pub(crate) type Broken = (MalformReason, u64, u64);
+
 /// What one direction has shown of its protocol. 8 bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Facts {

@@ -6,7 +6,7 @@
 //! skips bodies by arithmetic. After NEWKEYS even the lengths may be
 //! encrypted, so it stops.
 
-use super::Facts;
+use super::{Broken, Facts};
 use crate::verdict::MalformReason;
 
 const MSG_KEXINIT: u8 = 20;
@@ -59,7 +59,7 @@ impl SshWalker {
         data: &[u8],
         offset: u64,
         facts: &mut Facts,
-    ) -> Result<(), (MalformReason, u64)> {
+    ) -> Result<(), Broken> {
         let mut i = 0;
         while i < data.len() {
             match self.phase {
@@ -75,7 +75,11 @@ impl SshWalker {
                         || (b < 0x20 && b != b'\r' && b != b'\t')
                         || b >= 0x7f
                     {
-                        return Err((MalformReason::BadSshBanner, offset + i as u64 - 1));
+                        return Err((
+                            MalformReason::BadSshBanner,
+                            offset + i as u64 - 1,
+                            offset + i as u64,
+                        ));
                     }
                 }
                 Phase::Header => {
@@ -92,7 +96,7 @@ impl SshWalker {
                         // padding is at least 4 and the payload at least
                         // its message type.
                         if !(12..=MAX_PACKET).contains(&len) || padding < 4 || padding + 2 > len {
-                            return Err((MalformReason::BadSshPacket, at));
+                            return Err((MalformReason::BadSshPacket, at, offset + i as u64));
                         }
                         match h[5] {
                             MSG_KEXINIT => facts.set(Facts::HELLO),
@@ -166,6 +170,6 @@ mod tests {
         let mut w = SshWalker::new();
         let mut facts = Facts::default();
         let err = w.feed(&buf, 0, &mut facts).unwrap_err();
-        assert_eq!(err, (MalformReason::BadSshPacket, 8));
+        assert_eq!(err, (MalformReason::BadSshPacket, 8, 14));
     }
 }

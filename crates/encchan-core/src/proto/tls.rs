@@ -8,7 +8,7 @@
 //! one header per record. A record that breaks the framing rules stops the
 //! walker and is reported with its stream offset.
 
-use super::Facts;
+use super::{Broken, Facts};
 use crate::verdict::MalformReason;
 
 const CHANGE_CIPHER_SPEC: u8 = 20;
@@ -16,8 +16,13 @@ const ALERT: u8 = 21;
 const HANDSHAKE: u8 = 22;
 const APPLICATION_DATA: u8 = 23;
 const HEARTBEAT: u8 = 24;
-/// Internal: the body of an SSLv2-format ClientHello, skipped whole.
+/// Internal: the body of an SSLv2-format hello, skipped whole.
 const SSLV2_HELLO: u8 = 0xff;
+/// Internal: an SSLv2 record after the hellos (CLIENT-MASTER-KEY, then
+/// encrypted records), skipped whole.
+const SSLV2_RECORD: u8 = 0xfe;
+/// SSLv2 SERVER-HELLO message type.
+const SSLV2_SERVER_HELLO: u8 = 4;
 
 const CLIENT_HELLO: u8 = 1;
 const SERVER_HELLO: u8 = 2;
@@ -48,6 +53,26 @@ pub(crate) fn sslv2_client_hello(b: &[u8]) -> Option<u16> {
     let version_ok = (b[3] == 0 && b[4] == 2) || (b[3] == 3 && b[4] <= 3);
     let len = (((b[0] & 0x7f) as u16) << 8) | b[1] as u16;
     (version_ok && len >= 9).then_some(len + 2)
+}
+
+/// Whether `b` starts an SSLv2 SERVER-HELLO (2-byte header with the high
+/// bit set, message type 4, an X.509 certificate, version 2.0): the answer
+/// to an SSLv2 ClientHello that no TLS server gives. Returns its total
+/// length.
+pub(crate) fn sslv2_server_hello(b: &[u8]) -> Option<u16> {
+    if b.len() < 7 || b[0] & 0x80 == 0 || b[2] != SSLV2_SERVER_HELLO {
+        return None;
+    }
+    let len = (((b[0] & 0x7f) as u16) << 8) | b[1] as u16;
+    (b[3] <= 1 && b[4] == 1 && b[5] == 0 && b[6] == 2 && len >= 11).then_some(len + 2)
+}
+
+/// Whether `b` starts a handshake record whose first message is a
+/// ClientHello or a ServerHello: the opening that explains a TLS stream.
+pub(crate) fn starts_hello(b: &[u8]) -> bool {
+    starts_record(b)
+        && b[0] == HANDSHAKE
+        && matches!(b.get(5), Some(&(CLIENT_HELLO | SERVER_HELLO)))
 }
 
 /// Whether `b` starts a TLS handshake: a handshake record holding a
@@ -107,6 +132,9 @@ pub(crate) struct TlsWalker {
     ext_type: u16,
     /// The next body byte is an alert's level.
     alert_level_next: bool,
+    /// The stream opened with an SSLv2 hello: records whose first byte has
+    /// the high bit set are SSLv2's, with a 2-byte header.
+    sslv2: bool,
 }
 
 impl TlsWalker {
@@ -124,17 +152,20 @@ impl TlsWalker {
             acc: 0,
             ext_type: 0,
             alert_level_next: false,
+            sslv2: false,
         }
     }
 
-    /// A walker positioned inside an SSLv2-format ClientHello of `total`
-    /// bytes (header included), which it skips whole.
+    /// A walker positioned inside an SSLv2-format hello (a ClientHello, or
+    /// SSLv2's SERVER-HELLO) of `total` bytes (header included), which it
+    /// skips whole. TLS records or SSLv2 records may follow.
     pub(crate) fn after_sslv2_hello(total: u16, facts: &mut Facts) -> Self {
         facts.set(Facts::HELLO | Facts::FRAMING);
         TlsWalker {
             header_len: 5,
             record_type: SSLV2_HELLO,
             record_left: total,
+            sslv2: true,
             ..TlsWalker::new()
         }
     }
@@ -148,7 +179,7 @@ impl TlsWalker {
         offset: u64,
         facts: &mut Facts,
         neg: &mut Negotiated,
-    ) -> Result<(), (MalformReason, u64)> {
+    ) -> Result<(), Broken> {
         let mut i = 0;
         while i < data.len() {
             if self.header_len < 5 {
@@ -179,25 +210,37 @@ impl TlsWalker {
     }
 
     /// One record-header byte at stream offset `at`.
-    fn header_byte(
-        &mut self,
-        b: u8,
-        at: u64,
-        facts: &mut Facts,
-    ) -> Result<(), (MalformReason, u64)> {
+    fn header_byte(&mut self, b: u8, at: u64, facts: &mut Facts) -> Result<(), Broken> {
+        if self.record_type == SSLV2_RECORD && self.header_len > 0 {
+            return self.sslv2_header_byte(b, at, facts);
+        }
         match self.header_len {
+            // SSLv2 records: a 2-byte header (high bit set), or a 3-byte
+            // one (two bits clear; its third byte counts padding).
+            0 if self.sslv2 && b & 0x80 != 0 => {
+                self.record_type = SSLV2_RECORD;
+                self.record_left = ((b & 0x7f) as u16) << 8;
+                self.header_len = 1;
+                return Ok(());
+            }
+            0 if self.sslv2 && b < 0x40 && !(CHANGE_CIPHER_SPEC..=HEARTBEAT).contains(&b) => {
+                self.record_type = SSLV2_RECORD;
+                self.record_left = ((b & 0x3f) as u16) << 8;
+                self.header_len = 2;
+                return Ok(());
+            }
             0 if !(CHANGE_CIPHER_SPEC..=HEARTBEAT).contains(&b) => {
-                return Err((MalformReason::BadRecordType, at))
+                return Err((MalformReason::BadRecordType, at, at + 1))
             }
             0 => self.record_type = b,
-            1 if b != 3 => return Err((MalformReason::BadRecordVersion, at)),
-            2 if b > 4 => return Err((MalformReason::BadRecordVersion, at)),
+            1 if b != 3 => return Err((MalformReason::BadRecordVersion, at, at + 1)),
+            2 if b > 4 => return Err((MalformReason::BadRecordVersion, at, at + 1)),
             3 => self.record_left = (b as u16) << 8,
             4 => {
                 self.record_left |= b as u16;
                 let len = self.record_left;
                 if len > MAX_RECORD || (len == 0 && self.record_type != APPLICATION_DATA) {
-                    return Err((MalformReason::RecordTooLong, at - 1));
+                    return Err((MalformReason::RecordTooLong, at - 1, at + 1));
                 }
                 self.start_record(facts);
             }
@@ -210,6 +253,25 @@ impl TlsWalker {
         Ok(())
     }
 
+    /// The rest of an SSLv2 record header: `header_len` 1 and 2 wait for the
+    /// length's low byte (of a 2- and a 3-byte header), 3 for the padding
+    /// count.
+    fn sslv2_header_byte(&mut self, b: u8, at: u64, facts: &mut Facts) -> Result<(), Broken> {
+        if self.header_len < 3 {
+            self.record_left |= b as u16;
+            if self.record_left == 0 {
+                return Err((MalformReason::RecordTooLong, at, at + 1));
+            }
+            if self.header_len == 2 {
+                self.header_len = 3;
+                return Ok(());
+            }
+        }
+        self.start_record(facts);
+        self.header_len = 5;
+        Ok(())
+    }
+
     fn start_record(&mut self, facts: &mut Facts) {
         facts.set(Facts::FRAMING);
         match self.record_type {
@@ -217,13 +279,14 @@ impl TlsWalker {
                 self.encrypted = true;
                 facts.set(Facts::KEYED);
             }
-            APPLICATION_DATA => facts.set(Facts::KEYED),
+            // SSLv2 after the hellos: the master key, then ciphertext.
+            APPLICATION_DATA | SSLV2_RECORD => facts.set(Facts::KEYED),
             ALERT => self.alert_level_next = true,
             _ => {}
         }
     }
 
-    fn end_record(&mut self, _at: u64) -> Result<(), (MalformReason, u64)> {
+    fn end_record(&mut self, _at: u64) -> Result<(), Broken> {
         self.header_len = 0;
         self.alert_level_next = false;
         Ok(())
@@ -237,13 +300,13 @@ impl TlsWalker {
         mut offset: u64,
         facts: &mut Facts,
         neg: &mut Negotiated,
-    ) -> Result<(), (MalformReason, u64)> {
+    ) -> Result<(), Broken> {
         while !body.is_empty() {
             if self.hs_header_len < 4 {
                 let b = body[0];
                 if self.hs_header_len == 0 {
                     if !known_handshake_type(b) {
-                        return Err((MalformReason::BadHandshake, offset));
+                        return Err((MalformReason::BadHandshake, offset, offset + 1));
                     }
                     self.hs_type = b;
                     self.hs_left = 0;
@@ -272,11 +335,11 @@ impl TlsWalker {
         Ok(())
     }
 
-    fn start_message(&mut self, at: u64, facts: &mut Facts) -> Result<(), (MalformReason, u64)> {
+    fn start_message(&mut self, at: u64, facts: &mut Facts) -> Result<(), Broken> {
         self.hello = match self.hs_type {
             CLIENT_HELLO => {
                 if self.hs_left < MIN_CLIENT_HELLO {
-                    return Err((MalformReason::BadHandshake, at - 3));
+                    return Err((MalformReason::BadHandshake, at - 3, at));
                 }
                 facts.set(Facts::HELLO);
                 self.want = 2;
@@ -284,7 +347,7 @@ impl TlsWalker {
             }
             SERVER_HELLO => {
                 if self.hs_left < MIN_SERVER_HELLO {
-                    return Err((MalformReason::BadHandshake, at - 3));
+                    return Err((MalformReason::BadHandshake, at - 3, at));
                 }
                 facts.set(Facts::HELLO);
                 self.want = 2;
@@ -299,7 +362,7 @@ impl TlsWalker {
         Ok(())
     }
 
-    fn end_message(&mut self, at: u64) -> Result<(), (MalformReason, u64)> {
+    fn end_message(&mut self, at: u64) -> Result<(), Broken> {
         // A ServerHello must have got at least to its compression method;
         // extensions are optional (TLS ≤ 1.2).
         let truncated = matches!(
@@ -320,7 +383,7 @@ impl TlsWalker {
         self.hs_header_len = 0;
         self.hello = Hello::Skip;
         if truncated || ext_cut {
-            return Err((MalformReason::BadHandshake, at));
+            return Err((MalformReason::BadHandshake, at, at));
         }
         Ok(())
     }
@@ -430,7 +493,7 @@ mod tests {
         9 + hs_len
     }
 
-    fn walk(bytes: &[u8], step: usize) -> (Result<(), (MalformReason, u64)>, Facts, Negotiated) {
+    fn walk(bytes: &[u8], step: usize) -> (Result<(), Broken>, Facts, Negotiated) {
         let mut w = TlsWalker::new();
         let mut facts = Facts::default();
         let mut neg = Negotiated::default();
@@ -481,7 +544,7 @@ mod tests {
         let mut buf = [0x5au8; 64];
         buf[..5].copy_from_slice(&[23, 3, 3, 0, 4]);
         let (r, facts, _) = walk(&buf, 7);
-        assert_eq!(r, Err((MalformReason::BadRecordType, 9)));
+        assert_eq!(r, Err((MalformReason::BadRecordType, 9, 10)));
         assert!(facts.has(Facts::FRAMING));
     }
 
@@ -492,5 +555,35 @@ mod tests {
         assert!(!looks_like_tls(b"GET / HTTP/1.1\r\n"));
         // SSLv2-format ClientHello offering 3.1.
         assert!(looks_like_tls(&[0x80, 0x2e, 0x01, 0x03, 0x01, 0x00, 0x15]));
+    }
+
+    #[test]
+    fn an_sslv2_session_is_walked_to_its_encrypted_records() {
+        // SERVER-HELLO (x.509, version 2.0), then a 2-byte-header record and
+        // a 3-byte-header one (with padding), as SSLv2 block ciphers send.
+        let mut stream = [0u8; 64];
+        stream[..13].copy_from_slice(&[0x80, 11, 4, 0, 1, 0, 2, 0, 1, 0, 3, 0, 16]);
+        stream[13..17].copy_from_slice(&[0x80, 0x03, 0xaa, 0xbb]);
+        stream[18..21].copy_from_slice(&[0x00, 0x05, 0x02]);
+        let stream = &stream[..26];
+        assert_eq!(sslv2_server_hello(stream), Some(13));
+        for step in [1, 5, 26] {
+            let mut facts = Facts::EMPTY;
+            let mut w = TlsWalker::after_sslv2_hello(13, &mut facts);
+            let mut neg = Negotiated::default();
+            // The walker skips the hello from its first byte on.
+            let mut off = 0;
+            for chunk in stream.chunks(step) {
+                w.feed(chunk, off as u64, &mut facts, &mut neg)
+                    .unwrap_or_else(|e| panic!("step {step}: {e:?}"));
+                off += chunk.len();
+            }
+            assert!(
+                facts.has(Facts::HELLO) && facts.has(Facts::KEYED),
+                "step {step}"
+            );
+        }
+        // A TLS server's answer is no SSLv2 SERVER-HELLO.
+        assert_eq!(sslv2_server_hello(&[22, 3, 3, 0, 60, 2, 0]), None);
     }
 }
