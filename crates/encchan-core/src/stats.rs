@@ -310,10 +310,10 @@ impl ByteStats {
         let room = (BYTES_LIMIT - self.bytes.min(BYTES_LIMIT)) as usize;
         let mut data = &data[..data.len().min(room)];
         let have = self.block_len();
-        self.classify(data);
         // Complete a pending partial block first.
         if have > 0 {
             let take = (BLOCK - have).min(data.len());
+            self.classify(&data[..take]);
             self.block[have..have + take].copy_from_slice(&data[..take]);
             data = &data[take..];
             if have + take < BLOCK {
@@ -322,11 +322,22 @@ impl ByteStats {
             let block = self.block;
             self.fold_block(&block);
         }
+        // Whole blocks: one pass does the class counters and the block's
+        // histogram. 1024 blocks (32 KiB) at a time, so that the 16-bit
+        // class lanes cannot overflow.
         let mut chunks = data.chunks_exact(BLOCK);
-        for block in &mut chunks {
-            self.fold_block(block);
+        let whole = chunks.len();
+        for _ in (0..whole).step_by(1024) {
+            let mut c = Classes::from(self);
+            for block in chunks.by_ref().take(1024) {
+                let b = c.block(block);
+                self.fold_counts(&b);
+            }
+            c.store(self);
+            self.bytes = self.bytes.saturating_add(BLOCK as u32 * c.blocks);
         }
         let rest = chunks.remainder();
+        self.classify(rest);
         self.block[..rest.len()].copy_from_slice(rest);
     }
 
@@ -365,7 +376,10 @@ impl ByteStats {
     }
 
     fn fold_block(&mut self, block: &[u8]) {
-        let c = block_counts(block);
+        self.fold_counts(&block_counts(block));
+    }
+
+    fn fold_counts(&mut self, c: &BlockCounts) {
         let coll = c.collisions;
         self.collisions = self.collisions.saturating_add(coll);
         self.clog_sum = self.clog_sum.saturating_add(c.clog);
@@ -480,6 +494,76 @@ impl ByteStats {
 fn passes(collisions: u32, pairs: f32, t: f32) -> bool {
     let mu = pairs * libm::exp2f(-t);
     (collisions as f32) <= mu + 2.33 * libm::sqrtf(mu)
+}
+
+/// Class counters of a run of bytes, in locals while a loop runs: the four
+/// class counts in 16-bit lanes of one u64 (printable, base64, base32, hex),
+/// popcount and line breaks in the halves of another.
+struct Classes {
+    lanes: u64,
+    pop_lb: u64,
+    run: u32,
+    max_run: u32,
+    blocks: u32,
+}
+
+impl Classes {
+    fn from(s: &ByteStats) -> Self {
+        Classes {
+            lanes: 0,
+            pop_lb: 0,
+            run: s.run as u32,
+            max_run: s.max_run as u32,
+            blocks: 0,
+        }
+    }
+
+    /// One whole block: class counters and the block's histogram in one
+    /// pass (see `block_counts` for the histogram's part).
+    #[inline]
+    fn block(&mut self, block: &[u8]) -> BlockCounts {
+        let mut hist = [0u8; 256];
+        let (mut coll, mut clog, mut bin_coll) = (0u32, 0u32, 0u32);
+        let printable_before = self.lanes & 0xffff;
+        let (mut lanes, mut pop_lb, mut run, mut max_run) =
+            (self.lanes, self.pop_lb, self.run, self.max_run);
+        for &b in block {
+            let k = CLASS_LANES[b as usize];
+            lanes += k;
+            pop_lb += POP_LINEBREAK[b as usize];
+            let printable = (k & 1) as u32;
+            run = (run + 1) * printable;
+            max_run = max_run.max(run);
+            let c = &mut hist[b as usize];
+            coll += *c as u32;
+            // All ones for a binary byte, zero for a printable one.
+            bin_coll += *c as u32 & printable.wrapping_sub(1);
+            clog += CLOG2C_DELTA_FX[*c as usize];
+            *c += 1;
+        }
+        (self.lanes, self.pop_lb, self.run, self.max_run) = (lanes, pop_lb, run, max_run);
+        self.blocks += 1;
+        let printable = ((lanes & 0xffff) - printable_before) as u32;
+        BlockCounts {
+            collisions: coll,
+            clog,
+            binary_collisions: bin_coll,
+            binary_bytes: block.len() as u32 - printable,
+        }
+    }
+
+    fn store(&self, s: &mut ByteStats) {
+        let lane = |k: u32| ((self.lanes >> (16 * k)) & 0xffff) as u32;
+        let sat = |a: u16, b: u32| (a as u32 + b).min(u16::MAX as u32) as u16;
+        s.printable = sat(s.printable, lane(0));
+        s.b64 = sat(s.b64, lane(1));
+        s.b32 = sat(s.b32, lane(2));
+        s.hex = sat(s.hex, lane(3));
+        s.linebreaks = sat(s.linebreaks, (self.pop_lb >> 32) as u32);
+        s.popcount = s.popcount.saturating_add(self.pop_lb as u32);
+        s.run = self.run.min(u16::MAX as u32) as u16;
+        s.max_run = self.max_run.min(u16::MAX as u32) as u16;
+    }
 }
 
 /// What one block contributes.

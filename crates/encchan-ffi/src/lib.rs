@@ -714,76 +714,85 @@ pub unsafe extern "C" fn encchan_looks_like_tls(data: *const u8, len: usize) -> 
 }
 
 /// NUL-terminated copies of every name the core hands out, built once from
-/// the core's own names (so none can be missing or differ).
-fn c_names() -> &'static [(&'static str, CString)] {
-    static NAMES: OnceLock<Vec<(&'static str, CString)>> = OnceLock::new();
-    NAMES.get_or_init(|| {
-        let names = Alert::ALL
-            .iter()
-            .map(|a| a.name())
-            .chain(Protocol::ALL.iter().map(|p| p.name()))
-            .chain(CONTENTS.iter().map(|c| c.name()))
-            .chain(FORMATS.iter().map(|f| f.name()))
-            .chain(REASONS.iter().map(|r| r.name()))
-            .chain(ENCODINGS.iter().map(|e| e.name()));
-        names
-            .map(|n| (n, CString::new(n).expect("names hold no NUL")))
+/// the core's own names (so none can be missing or differ), one table per
+/// kind in the order of its `ALL` list: a lookup compares codes, not
+/// strings (EVE and Zeek call these for every record).
+struct CNames {
+    alerts: Vec<CString>,
+    protocols: Vec<CString>,
+    contents: Vec<CString>,
+    formats: Vec<CString>,
+    reasons: Vec<CString>,
+    encodings: Vec<CString>,
+}
+
+fn c_names() -> &'static CNames {
+    static NAMES: OnceLock<CNames> = OnceLock::new();
+    fn table<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<CString> {
+        all.iter()
+            .map(|t| CString::new(name(*t)).expect("names hold no NUL"))
             .collect()
+    }
+    NAMES.get_or_init(|| CNames {
+        alerts: table(&Alert::ALL, Alert::name),
+        protocols: table(&Protocol::ALL, Protocol::name),
+        contents: table(&CONTENTS, Content::name),
+        formats: table(&FORMATS, Format::name),
+        reasons: table(&REASONS, MalformReason::name),
+        encodings: table(&ENCODINGS, Encoding::name),
     })
 }
 
-fn c_name(name: Option<&'static str>) -> *const c_char {
-    let found = name.and_then(|n| c_names().iter().find(|(k, _)| *k == n));
-    match found {
-        Some((_, c)) => c.as_ptr(),
-        None => c"".as_ptr(),
-    }
-}
-
-/// The name of the item of `all` whose code is `code`, as a C string.
+/// The name of the item of `all` whose code is `code`, as a C string from
+/// `names` (the same kind's table); "" when no item has that code.
 fn name_by_code<T: Copy>(
     all: &[T],
+    names: &[CString],
     code: u32,
     code_of: fn(T) -> u32,
-    name: fn(T) -> &'static str,
 ) -> *const c_char {
-    c_name(all.iter().copied().find(|t| code_of(*t) == code).map(name))
+    match all.iter().position(|t| code_of(*t) == code) {
+        Some(i) => names[i].as_ptr(),
+        None => c"".as_ptr(),
+    }
 }
 
 /// Name of alert bit `bit` (0–6), e.g. "symmetric_only"; "" if unknown.
 #[no_mangle]
 pub extern "C" fn encchan_alert_name(bit: u32) -> *const c_char {
-    name_by_code(&Alert::ALL, bit, |a| a as u32, Alert::name)
+    name_by_code(&Alert::ALL, &c_names().alerts, bit, |a| a as u32)
 }
 
 /// Name of a protocol code, e.g. "tls"; "" if none.
 #[no_mangle]
 pub extern "C" fn encchan_protocol_name(code: u8) -> *const c_char {
-    name_by_code(&Protocol::ALL, code as u32, |p| p as u32, Protocol::name)
+    name_by_code(&Protocol::ALL, &c_names().protocols, code as u32, |p| {
+        p as u32
+    })
 }
 
 /// Name of a content code, e.g. "encrypted".
 #[no_mangle]
 pub extern "C" fn encchan_content_name(code: u8) -> *const c_char {
-    name_by_code(&CONTENTS, code as u32, |c| c as u32, Content::name)
+    name_by_code(&CONTENTS, &c_names().contents, code as u32, |c| c as u32)
 }
 
 /// Name of a format code, e.g. "gzip"; "" if none.
 #[no_mangle]
 pub extern "C" fn encchan_format_name(code: u8) -> *const c_char {
-    name_by_code(&FORMATS, code as u32, |f| f as u32, Format::name)
+    name_by_code(&FORMATS, &c_names().formats, code as u32, |f| f as u32)
 }
 
 /// Name of a handshake malformation reason code; "" if none.
 #[no_mangle]
 pub extern "C" fn encchan_reason_name(code: u8) -> *const c_char {
-    name_by_code(&REASONS, code as u32, |r| r as u32, MalformReason::name)
+    name_by_code(&REASONS, &c_names().reasons, code as u32, |r| r as u32)
 }
 
 /// Name of an encoding code ("raw", "base64", "base32", "hex").
 #[no_mangle]
 pub extern "C" fn encchan_encoding_name(code: u8) -> *const c_char {
-    name_by_code(&ENCODINGS, code as u32, |e| e as u32, Encoding::name)
+    name_by_code(&ENCODINGS, &c_names().encodings, code as u32, |e| e as u32)
 }
 
 /// Writes the evidence of alert bit `bit` of `verdict` as one line of
