@@ -124,6 +124,14 @@ for n in 10000 100000 1000000; do
         runs+=("Suricata 8 no plugin|$suricata8 -c $flood_conf -S /dev/null -k none -l $work/run --runmode single -r $flood")
         runs+=("Suricata 8 plugin|$suricata8 -c $work/flood-plugin.yaml -S /dev/null -k none -l $work/run --runmode single -r $flood")
     fi
+    suricata7="$(command -v suricata || true)"
+    if [ -n "$suricata7" ] && "$suricata7" -V | grep -q 'version 7\.0\.'; then
+        make -s -C "$root/crates/encchan-suricata" suricata7 >/dev/null 2>&1 || true
+        (cat "$flood_conf"; echo "plugins: [$root/crates/encchan-suricata/build/encchan-suricata-7.so]"
+         echo "outputs: [{encchan: {enabled: yes}}]") > "$work/flood-plugin7.yaml"
+        runs+=("Suricata 7 no plugin|$suricata7 -c $flood_conf -S /dev/null -k none -l $work/run --runmode single -r $flood")
+        runs+=("Suricata 7 plugin|$suricata7 -c $work/flood-plugin7.yaml -S /dev/null -k none -l $work/run --runmode single -r $flood")
+    fi
     if command -v zeek >/dev/null; then
         runs+=("Zeek no plugin|zeek -C -r $flood")
         runs+=("Zeek plugin|env ZEEK_PLUGIN_PATH=$root/cpp-shim/build zeek -C -r $flood")

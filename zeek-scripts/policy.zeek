@@ -60,6 +60,10 @@ export {
 	## Score (0–1: mean of 1 − |Bowley skew| and 1 − MAD/median of the
 	## intervals, in the spirit of RITA) at or above which it is beaconing.
 	option BeaconScoreThreshold: double = 0.8;
+	## Intervals are compared at this resolution (RITA works in whole
+	## seconds): jitter below it is no skew. Beacons faster than it are
+	## not judged.
+	option BeaconResolution: interval = 1 sec;
 
 	## One endpoint record of host telemetry: the process that owned a
 	## connection and the crypto libraries it had loaded. Sysmon events 3
@@ -193,7 +197,7 @@ type BeaconState: record {
 };
 
 # On the manager in a cluster (every observation of a pair meets there),
-# locally otherwise. Pairs idle for TimeWindow are forgotten.
+# locally otherwise. Pairs idle for a day are forgotten.
 global beacons: table[addr, addr, port] of BeaconState &read_expire=1 day;
 
 function median(v: vector of double): double
@@ -226,6 +230,11 @@ event EncChan::beacon_observation(orig: addr, resp: addr, p: port, ts: time, uid
 	if ( [orig, resp, p] !in beacons )
 		beacons[orig, resp, p] = BeaconState();
 	local b = beacons[orig, resp, p];
+	# The same connection seen again (a re-sent event, a capture read
+	# twice) is one connection, not an interval of zero.
+	for ( _, t in b$times )
+		if ( t == ts )
+			return;
 	b$last_uid = uid;
 	# Keep the starts within TimeWindow of the newest.
 	local kept: vector of time = vector();
@@ -241,10 +250,11 @@ event EncChan::beacon_observation(orig: addr, resp: addr, p: port, ts: time, uid
 	for ( _, t in b$times )
 		starts += time_to_double(t);
 	sort(starts, double_cmp);
+	local res = interval_to_double(BeaconResolution);
 	local deltas: vector of double = vector();
 	for ( i in starts )
 		if ( i > 0 )
-			deltas += starts[i] - starts[i - 1];
+			deltas += res > 0.0 ? floor((starts[i] - starts[i - 1]) / res + 0.5) * res : starts[i] - starts[i - 1];
 	sort(deltas, double_cmp);
 	local n = |deltas|;
 	local q1 = deltas[n / 4];
@@ -252,7 +262,9 @@ event EncChan::beacon_observation(orig: addr, resp: addr, p: port, ts: time, uid
 	local q3 = deltas[(3 * n) / 4];
 	if ( q2 <= 0.0 )
 		return;
-	local bowley = q3 > q1 ? (q1 + q3 - 2.0 * q2) / (q3 - q1) : 0.0;
+	# As RITA: a median equal to a quartile is no skew (the quartiles of
+	# quantized, regular intervals meet).
+	local bowley = (q2 != q1 && q2 != q3) ? (q1 + q3 - 2.0 * q2) / (q3 - q1) : 0.0;
 	local dev: vector of double = vector();
 	for ( _, d in deltas )
 		dev += d > q2 ? d - q2 : q2 - d;

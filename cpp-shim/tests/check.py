@@ -48,6 +48,19 @@ r = subprocess.run(["zeek", scripts, "-e",
                     ' EncChan::byte_stats("hello world, hello world")$encoding)'],
                    capture_output=True, text=True)
 check(r.returncode == 0 and r.stdout.split()[2:] == ["T", "raw"], f"BiFs: {r.stdout}{r.stderr}")
+# The binary-byte test through the BiF: printable text around random
+# bytes passes on its binary bytes alone, as the engine's does.
+r = subprocess.run(["zeek", scripts, "-e",
+                    'local pad = "the padding a C2 author puts around ciphertext; ";'
+                    ' local d = pad + pad + pad;'
+                    ' local i = 0; while ( i < 40 ) { d += hexstr_to_bytestring(sha256_hash(cat(i))) + pad; ++i; }'
+                    ' local s = EncChan::byte_stats(d);'
+                    ' local r = EncChan::byte_stats(sha256_hash("x"));'
+                    ' print fmt("%s %s %d", s$binary_high_entropy, s$high_entropy, r$binary_bytes)'],
+                   capture_output=True, text=True)
+check(r.returncode == 0 and r.stdout.split() == ["T", "F", "0"],
+      f"byte_stats: ciphertext under printable cover passes on its binary bytes; a hex digest has none: "
+      f"{r.stdout}{r.stderr}")
 
 # 3. The labeled corpus: same verdicts as the labels, same entropy as the CLI.
 corpus = os.path.join(a.root, "tests", "corpus")
@@ -83,6 +96,13 @@ def notes(logs):
     return [n["note"] for n in logs["notice"]]
 
 cp = lambda name: os.path.join(corpus, "pcaps", name)
+# MeasureKnownProtocols: TLS bytes are measured only when asked.
+logs = zeek(cp("tls13.pcap"), "measure-default")
+tls = [l for l in logs["encchan"] if l.get("protocol") == "tls"]
+check(tls and all(l.get("orig_entropy") is None for l in tls), f"TLS bytes unmeasured by default: {tls}")
+logs = zeek(cp("tls13.pcap"), "measure-known", ["EncChan::MeasureKnownProtocols=T"])
+tls = [l for l in logs["encchan"] if l.get("protocol") == "tls"]
+check(tls and all(l.get("orig_entropy") is not None for l in tls), f"MeasureKnownProtocols=T: {tls}")
 logs = zeek(cp("tls12_ecdhe.pcap"), "policy-cert")
 check("EncChan::Untrusted_Certificate" in notes(logs), f"self-signed certificate: {notes(logs)}")
 logs = zeek(cp("tls12_ecdhe.pcap"), "policy-cert-trusted", ['EncChan::TrustedCAs=set("CN=corpus.test")'])
@@ -181,25 +201,56 @@ WAIT = """
 @load base/frameworks/cluster
 redef ignore_checksums = T;
 redef udp_inactivity_timeout = 10 sec;
+# The supervisor revives a node that exits: the worker stays up after its
+# capture instead of reading it again and again.
+@if ( Cluster::local_node_type() == Cluster::WORKER )
+redef exit_only_after_terminate = T;
+@endif
+
+module EncChanTest;
+
+export {
+	## The manager is connected to the logger: what it logs is kept.
+	global manager_ready: event();
+}
+
 global up: set[string] = set();
+global manager_ready_seen = F;
+global started = F;
+
+function maybe_start()
+	{
+	if ( Cluster::local_node_type() == Cluster::WORKER && ! started && manager_ready_seen && "logger" in up )
+		{
+		started = T;
+		continue_processing();
+		}
+	}
+
 event zeek_init()
 	{
 	if ( Cluster::local_node_type() == Cluster::WORKER )
 		suspend_processing();
 	}
+
 event Cluster::node_up(name: string, id: string)
 	{
 	add up[name];
-	if ( Cluster::local_node_type() == Cluster::WORKER && "manager" in up && "logger" in up )
-		continue_processing();
+	if ( Cluster::local_node_type() == Cluster::MANAGER && "logger" in up )
+		Cluster::publish(Cluster::worker_topic, EncChanTest::manager_ready);
+	maybe_start();
 	}
+
+event EncChanTest::manager_ready()
+	{
+	manager_ready_seen = T;
+	maybe_start();
+	}
+
 event Pcap::file_done(path: string)
 	{
 	if ( Cluster::local_node_type() == Cluster::WORKER )
-		{
 		Broker::flush_logs();
-		terminate();
-		}
 	}
 """
 sup_dir = os.path.join(a.work, "supervisor")
@@ -208,8 +259,25 @@ open(os.path.join(sup_dir, "sup.zeek"), "w").write(SUPERVISOR)
 open(os.path.join(sup_dir, "wait.zeek"), "w").write(WAIT)
 env = dict(os.environ, ENCCHAN_PORT_BASE=str(20000 + os.getpid() % 20000), ENCCHAN_SCRIPTS=scripts,
            ENCCHAN_WAIT=os.path.join(sup_dir, "wait.zeek"), ENCCHAN_PCAP=beacons)
-# The supervisor runs until stopped; the worker is done within seconds.
-subprocess.run(["timeout", "30", "zeek", "-j", "sup.zeek"], cwd=sup_dir, env=env, capture_output=True)
+# The supervisor runs until stopped: wait (at most 120 s) until the logger
+# has written the manager's Beaconing notice, then stop it gracefully so
+# that the logs are rotated into log-queue/.
+import signal, time
+sup = subprocess.Popen(["zeek", "-j", "sup.zeek"], cwd=sup_dir, env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+deadline = time.time() + 120
+live_notice = os.path.join(sup_dir, "logger", "notice.log")
+while time.time() < deadline and sup.poll() is None:
+    if os.path.exists(live_notice) and "EncChan::Beaconing" in open(live_notice, errors="replace").read():
+        time.sleep(2)  # the worker's last notices
+        break
+    time.sleep(0.5)
+sup.send_signal(signal.SIGTERM)
+try:
+    sup.wait(timeout=30)
+except subprocess.TimeoutExpired:
+    sup.kill()
+    sup.wait()
 queue = os.path.join(sup_dir, "logger", "log-queue")
 cluster_notices = []
 for name in sorted(os.listdir(queue)) if os.path.isdir(queue) else []:
