@@ -69,6 +69,42 @@ fn flow_path(c: &mut Criterion) {
     }
     g.finish();
 
+    // A TLS client's inspection window: a ClientHello, then application
+    // data records, in 1460-byte segments. By default the hello explains
+    // the stream and only the walker runs; `measure_known_protocols` puts
+    // the statistics back.
+    let mut tls = Vec::new();
+    let mut hello = vec![22, 3, 1, 0, 47, 1, 0, 0, 43, 3, 3];
+    hello.extend([0u8; 32]);
+    hello.extend([0, 0, 2, 0x13, 0x01, 1, 0, 0, 0]);
+    tls.extend(&hello);
+    let body = random(16384, 19);
+    while tls.len() < 4096 + 1460 {
+        tls.extend([23, 3, 3, 0x40, 0x00]);
+        tls.extend(&body);
+    }
+    let mut g = c.benchmark_group("flow_inspection_phase_tls_1460");
+    g.throughput(Throughput::Bytes(4096));
+    for (name, measure) in [("explained", false), ("measured", true)] {
+        let cfg = Config {
+            measure_known_protocols: measure,
+            ..Config::default()
+        };
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut flow = Flow::new(Transport::Tcp, 40000, 443, FlowStart::Observed, 0);
+                for (k, seg) in tls.chunks(1460).enumerate() {
+                    flow.feed(&cfg, Direction::ToServer, seg, k as u64);
+                    if flow.is_dir_decided(Direction::ToServer) {
+                        break;
+                    }
+                }
+                black_box(&flow);
+            })
+        });
+    }
+    g.finish();
+
     let mut g = c.benchmark_group("flow_after_verdict");
     let data = random(1460, 17);
     g.throughput(Throughput::Bytes(1460));

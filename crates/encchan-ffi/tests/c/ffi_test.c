@@ -49,6 +49,9 @@ int main(void) {
     CHECK(encchan_config_set_asymmetry_ratio(cfg, 0.5f) == ENCCHAN_STATUS_ERR_ARG);
     CHECK(encchan_config_set_asymmetry_ratio(cfg, 10.0f) == 0);
     CHECK(encchan_config_set_volume_threshold(cfg, 1 << 20) == 0);
+    CHECK(encchan_config_set_measure_known_protocols(cfg, true) == 0);
+    CHECK(encchan_config_set_measure_known_protocols(cfg, false) == 0);
+    CHECK(encchan_config_set_measure_known_protocols(NULL, true) == ENCCHAN_STATUS_ERR_NULL);
     CHECK(encchan_config_clear_ports(cfg, ENCCHAN_PORT_CLASS_SSH) == 0);
     CHECK(encchan_config_set_port(cfg, ENCCHAN_PORT_CLASS_SSH, 22, true) == 0);
     CHECK(encchan_config_set_port(cfg, ENCCHAN_PORT_CLASS_TLS, 4444, false) == 0);
@@ -98,6 +101,7 @@ int main(void) {
     CHECK(v.dirs[0].bytes == 4 * sizeof payload && v.dirs[1].bytes == 4 * sizeof payload + 100);
     CHECK(v.dirs[0].has_entropy && v.dirs[0].entropy > 7.5f);
     CHECK(v.dirs[0].decided_after == 4096);
+    CHECK(!v.dirs[0].explained && v.dirs[0].measured_from == 0 && v.dirs[0].binary_high_entropy);
     CHECK(v.evidence.high_entropy_direction != ENCCHAN_NONE_U8);
     CHECK(v.first_ts_us == 1 && v.last_ts_us == 4000);
 
