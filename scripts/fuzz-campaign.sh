@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # A fuzzing campaign: every target (or those named) for MINUTES each, one
 # after the other, from seed corpora built out of the real captures
-# (crates/encchan-cli/examples/fuzz_seeds.rs, into fuzz/corpus/, git-ignored).
+# (crates/encchan-cli/examples/fuzz_seeds.rs, into fuzz/corpus/, git-ignored;
+# a later campaign goes on from the corpus the last one grew).
 #
 #   bash scripts/fuzz-campaign.sh MINUTES [TARGET...]
 #
-# Prints one line per target: executions, coverage (libFuzzer's cov and ft),
-# corpus size and findings (files in fuzz/artifacts/TARGET/). Exits 1 when a
-# target found something: reproduce with
+# Prints one line per target: executions, coverage (libFuzzer's cov and
+# features) at half time and at the end (equal: the target has plateaued),
+# corpus size and findings (new files in fuzz/artifacts/TARGET/). Exits 1
+# when a target found something; reproduce with
 #   cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -O TARGET artifacts/TARGET/FILE
-# Needs cargo-fuzz (cargo install cargo-fuzz). The short runs the test
-# command does are in scripts/test-all.sh.
+# Needs cargo-fuzz (cargo install cargo-fuzz). The short runs of the test
+# command are in scripts/test-all.sh.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 minutes="${1:?usage: scripts/fuzz-campaign.sh MINUTES [TARGET...]}"
@@ -25,19 +27,29 @@ cargo fuzz build -O >/dev/null
 targets=("$@")
 [ "${#targets[@]}" -gt 0 ] || mapfile -t targets < <(cargo fuzz list)
 found=0
-printf 'target\tminutes\texecs\tcov\tft\tcorpus\tfindings\n'
+printf 'target\tminutes\texecs\tcov_half\tcov_end\tft_half\tft_end\tcorpus\tfindings\n'
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
     before=$(find "artifacts/$t" -type f | wc -l)
     log="$(mktemp)"
     cargo fuzz run -O "$t" "corpus/$t" -- -max_total_time=$((minutes * 60)) -max_len=8192 \
         -print_final_stats=1 >"$log" 2>&1 || true
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
-    ft=$(grep -o 'ft: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
+    # Status lines are "#<execs> <event> cov: <c> ft: <f> …": coverage at the
+    # last line before half the executions, and at the end.
+    read -r execs cov_half cov_end ft_half ft_end < <(python3 - "$log" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+pts = [(int(n), int(c), int(f)) for n, c, f in re.findall(r"^#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+)", text, re.M)]
+total = re.findall(r"stat::number_of_executed_units: (\d+)", text)
+total = int(total[-1]) if total else (pts[-1][0] if pts else 0)
+half = [p for p in pts if p[0] <= total // 2] or pts[:1] or [(0, 0, 0)]
+end = pts[-1] if pts else (0, 0, 0)
+print(total, half[-1][1], end[1], half[-1][2], end[2])
+PY
+)
     after=$(find "artifacts/$t" -type f | wc -l)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$minutes" "${execs:-?}" "${cov:-?}" "${ft:-?}" \
-        "$(find "corpus/$t" -type f | wc -l)" "$((after - before))"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$minutes" "$execs" "$cov_half" "$cov_end" \
+        "$ft_half" "$ft_end" "$(find "corpus/$t" -type f | wc -l)" "$((after - before))"
     if [ "$after" -gt "$before" ]; then
         found=1
         grep -m 5 -E 'panicked|ERROR|SUMMARY' "$log" >&2 || true
