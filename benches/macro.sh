@@ -139,7 +139,8 @@ for n in 10000 100000 1000000; do
     for r in "${runs[@]}"; do
         rm -rf "$work/run" && mkdir -p "$work/run"
         # shellcheck disable=SC2086
-        /usr/bin/time -f '%U %S %e %M' -o "$work/time" ${r#*|} >/dev/null 2>&1 || continue
+        # In $work/run: Zeek writes its logs to the working directory.
+        (cd "$work/run" && /usr/bin/time -f '%U %S %e %M' -o "$work/time" ${r#*|} >/dev/null 2>&1) || continue
         read -r user sys _ rss < "$work/time"
         printf '%s\t%s\t%s\t%s\n' "${r%%|*}" "$n" "$(python3 -c "print(f'{$user+$sys:.2f}')")" "$rss" >> "$scale"
     done

@@ -178,6 +178,10 @@ if macro:
               [(l, max(v, 0.0)) for l, v in over], "%")
     md += ["![throughput](throughput.svg)", "", "![CPU overhead](cpu-overhead.svg)", ""]
 
+ins = os.path.join(a.results, "instructions.md")
+if os.path.exists(ins):
+    md += [open(ins).read(), ""]
+
 det = os.path.join(a.results, "detection.md")
 if os.path.exists(det):
     md += [open(det).read(), ""]

@@ -37,7 +37,7 @@ def cli(pcap):
 
 
 # 1. The plugin loads.
-r = subprocess.run(["zeek", "-N", "EncChan::Engine"], capture_output=True, text=True)
+r = subprocess.run(["zeek", "-N", "EncChan::Engine"], cwd=a.work, capture_output=True, text=True)
 check(r.returncode == 0 and "EncChan::Engine" in r.stdout, f"zeek -N lists the plugin: {r.stdout}{r.stderr}")
 
 # 2. BiFs: entropy of random bytes near 8, of text low; TLS detection.
@@ -46,7 +46,7 @@ r = subprocess.run(["zeek", scripts, "-e",
                     ' EncChan::entropy("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),'
                     ' EncChan::looks_like_tls("\\x16\\x03\\x01\\x00\\xc8\\x01\\x00\\x00\\xc4\\x03\\x03"),'
                     ' EncChan::byte_stats("hello world, hello world")$encoding)'],
-                   capture_output=True, text=True)
+                   cwd=a.work, capture_output=True, text=True)
 check(r.returncode == 0 and r.stdout.split()[2:] == ["T", "raw"], f"BiFs: {r.stdout}{r.stderr}")
 # The binary-byte test through the BiF: printable text around random
 # bytes passes on its binary bytes alone, as the engine's does.
@@ -57,7 +57,7 @@ r = subprocess.run(["zeek", scripts, "-e",
                     ' local s = EncChan::byte_stats(d);'
                     ' local r = EncChan::byte_stats(sha256_hash("x"));'
                     ' print fmt("%s %s %d", s$binary_high_entropy, s$high_entropy, r$binary_bytes)'],
-                   capture_output=True, text=True)
+                   cwd=a.work, capture_output=True, text=True)
 check(r.returncode == 0 and r.stdout.split() == ["T", "F", "0"],
       f"byte_stats: ciphertext under printable cover passes on its binary bytes; a hex digest has none: "
       f"{r.stdout}{r.stderr}")
