@@ -42,7 +42,9 @@
 #include "detect-engine-helper.h"
 #include "detect-engine-register.h"
 #include "detect-parse.h"
+#include "detect-engine-prefilter-common.h"
 #include "output-eve.h"
+#include "util-prefilter.h"
 #endif
 
 #include <stdatomic.h>
@@ -659,6 +661,47 @@ static void KeywordFree(DetectEngineCtx *de_ctx, void *ctx)
     SCFree(ctx);
 }
 
+/* A prefilter engine for the keyword (rules opt in with `prefilter;` after
+ * it): one flow-storage lookup per packet adds the signatures whose alerts
+ * the flow has, instead of inspecting every encchan signature on every
+ * packet (Suricata has no other prefilter for a rule without content). */
+static void PrefilterKeywordSet(PrefilterPacketHeaderValue *v, void *smctx)
+{
+    const EncchanKeyword *k = smctx;
+    v->u32[0] = k->alerts;
+    v->u32[1] = k->none;
+}
+
+static bool PrefilterKeywordCompare(PrefilterPacketHeaderValue v, void *smctx)
+{
+    const EncchanKeyword *k = smctx;
+    return v.u32[0] == k->alerts && v.u32[1] == (uint32_t)k->none;
+}
+
+static void PrefilterKeywordMatch(DetectEngineThreadCtx *det_ctx, Packet *p, const void *pectx)
+{
+    const PrefilterPacketHeaderCtx *ctx = pectx;
+    if (p->flow == NULL)
+        return;
+    const EncchanFlowSlot *s = FlowGetStorageById(p->flow, g_storage);
+    if (s == NULL || !s->ready || s->failed)
+        return;
+    bool hit = ctx->v1.u32[1] ? (s->decided && s->alerts == 0) : (s->alerts & ctx->v1.u32[0]) != 0;
+    if (hit)
+        PrefilterAddSids(&det_ctx->pmq, ctx->sigs_array, ctx->sigs_cnt);
+}
+
+static int PrefilterKeywordSetup(DetectEngineCtx *de_ctx, SigGroupHead *sgh)
+{
+    return PrefilterSetupPacketHeader(de_ctx, sgh, g_keyword_id, SIG_MASK_REQUIRE_FLOW, PrefilterKeywordSet,
+            PrefilterKeywordCompare, PrefilterKeywordMatch);
+}
+
+static bool PrefilterKeywordSupported(const Signature *sig)
+{
+    return PrefilterIsPrefilterableById(sig, (enum DetectKeywordId)g_keyword_id);
+}
+
 static void KeywordsRegister(void)
 {
     g_keyword_id = SCDetectHelperNewKeywordId();
@@ -669,6 +712,8 @@ static void KeywordsRegister(void)
     e->Match = KeywordMatch;
     e->Setup = KeywordSetup;
     e->Free = KeywordFree;
+    e->SupportsPrefilter = PrefilterKeywordSupported;
+    e->SetupPrefilter = PrefilterKeywordSetup;
 }
 
 static void OnLoggingReady(void *arg)
