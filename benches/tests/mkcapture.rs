@@ -12,14 +12,22 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn mkcapture(args: &[&str], out: &Path) {
-    let st = Command::new(env!("CARGO_BIN_EXE_mkcapture"))
+/// Runs mkcapture; returns the number of flows it says it started.
+fn mkcapture(args: &[&str], out: &Path) -> usize {
+    let run = Command::new(env!("CARGO_BIN_EXE_mkcapture"))
         .arg("--out")
         .arg(out)
         .args(args)
-        .status()
+        .output()
         .expect("run mkcapture");
-    assert!(st.success());
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{said}");
+    let line = said.lines().last().unwrap_or_default();
+    let flows = line
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" flows started"))
+        .unwrap_or_else(|| panic!("no flow count in {line:?}"));
+    flows.parse().expect("a flow count")
 }
 
 fn ipv4_header_ok(frame: &[u8]) -> bool {
@@ -60,7 +68,7 @@ fn mixed_capture_is_valid_and_replicas_are_distinct() {
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("mixed.pcap");
     let corpus = root().join("tests/corpus/pcaps");
-    mkcapture(
+    let started = mkcapture(
         &[
             "--size-mib",
             "2",
@@ -76,6 +84,9 @@ fn mixed_capture_is_valid_and_replicas_are_distinct() {
     assert!(packets > 1000, "{packets} packets");
     // 21 corpus captures hold ~40 flows; replicas multiply them.
     assert!(flows.len() > 100, "{} distinct flows", flows.len());
+    // The count it reports is the flows in the file, not the replicas it
+    // scheduled past the size cut.
+    assert_eq!(started, flows.len());
     // Client addresses are rewritten into 10/8 or fd00::/16.
     assert!(flows
         .iter()
@@ -105,7 +116,7 @@ fn flood_has_exactly_its_flows() {
     let dir = std::env::temp_dir().join(format!("mkcapture-flood-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("flood.pcap");
-    mkcapture(&["--flood", "25000"], &out);
+    assert_eq!(mkcapture(&["--flood", "25000"], &out), 25_000);
     let (packets, flows) = read(&out);
     assert_eq!(packets, 4 * 25_000);
     assert_eq!(flows.len(), 25_000);
