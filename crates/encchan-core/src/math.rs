@@ -45,9 +45,11 @@ pub(crate) static CLOG2C_FX: [u32; BLOCK + 1] = {
 };
 
 /// `CLOG2C_FX[c + 1] − CLOG2C_FX[c]`: what one more byte of a value already
-/// seen `c` times adds.
-pub(crate) static CLOG2C_DELTA_FX: [u32; BLOCK] = {
-    let mut t = [0u32; BLOCK];
+/// seen `c` times adds. 256 entries although a block's counts stay below
+/// `BLOCK`: indexed by a `u8` count, the per-byte lookup needs no bounds
+/// check (the entries past `BLOCK` are never read).
+pub(crate) static CLOG2C_DELTA_FX: [u32; 256] = {
+    let mut t = [0u32; 256];
     let mut c = 0;
     while c < BLOCK {
         t[c] = CLOG2C_FX[c + 1] - CLOG2C_FX[c];
