@@ -20,6 +20,10 @@ out="$root/benches/results"
 work="$root/benches/work"
 mkdir -p "$out" "$work"
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+# nDPI's reader, the reference row (as macro.sh installs it).
+[ -x /usr/bin/ndpiReader ] || $SUDO apt-get install -y -qq libndpi-bin >/dev/null 2>&1 || true
 cargo build -q --release --locked -p encchan-cli -p encchan-bench -p encchan-ffi --manifest-path "$root/Cargo.toml"
 bin="$root/target/release"
 capture="$work/mixed-$size.pcap"
@@ -49,7 +53,7 @@ count() {
 }
 
 count encchan analyze - "$bin/encchan" analyze "$capture"
-command -v ndpiReader >/dev/null && count nDPI ndpiReader - ndpiReader -i "$capture" -q
+if command -v ndpiReader >/dev/null; then count nDPI ndpiReader - ndpiReader -i "$capture" -q; else echo "SKIP nDPI: ndpiReader is not installed" >&2; fi
 
 if command -v zeek >/dev/null; then
     (cd "$root/cpp-shim" && ./configure >/dev/null && make -s -C build -j2 >/dev/null)
