@@ -14,20 +14,14 @@
 # benches/results/instructions.md: counts and the ratio to each variant's
 # baseline. About 20 minutes at 16 MiB. Missing tools print SKIP.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=benches/common.sh
+. "$(dirname "$0")/common.sh"
 size="${1:-16}"
-out="$root/benches/results"
-work="$root/benches/work"
-mkdir -p "$out" "$work"
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-# nDPI's reader, the reference row (as macro.sh installs it).
-[ -x /usr/bin/ndpiReader ] || $SUDO apt-get install -y -qq libndpi-bin >/dev/null 2>&1 || true
-cargo build -q --release --locked -p encchan-cli -p encchan-bench -p encchan-ffi --manifest-path "$root/Cargo.toml"
-bin="$root/target/release"
-capture="$work/mixed-$size.pcap"
-[ -s "$capture" ] || "$bin/mkcapture" --out "$capture" --size-mib "$size" "$root/tests/corpus/pcaps" "$root/../shared/captures"
+# nDPI's reader: the reference row.
+install_missing libndpi-bin:/usr/bin/ndpiReader
+build_binaries
+capture="$(mixed_capture "$size")"
 rules="$root/suricata-rules"
 crate="$root/crates/encchan-suricata"
 tsv="$work/instructions.tsv"

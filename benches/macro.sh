@@ -18,23 +18,13 @@
 # Tools that are missing print SKIP. Installs time and libndpi-bin with apt
 # when missing. Absolute times are noisy on shared machines: compare ratios.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=benches/common.sh
+. "$(dirname "$0")/common.sh"
 size="${1:-1024}"
-out="$root/benches/results"
-work="$root/benches/work"
-mkdir -p "$out" "$work"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-for pkg in time:/usr/bin/time libndpi-bin:/usr/bin/ndpiReader; do
-    [ -x "${pkg#*:}" ] || $SUDO apt-get install -y -qq "${pkg%%:*}" >/dev/null 2>&1 || true
-done
+install_missing time:/usr/bin/time libndpi-bin:/usr/bin/ndpiReader
 
-cargo build -q --release --locked -p encchan-cli -p encchan-bench -p encchan-ffi --manifest-path "$root/Cargo.toml"
-bin="$root/target/release"
-capture="$work/mixed-$size.pcap"
-if [ ! -s "$capture" ]; then
-    "$bin/mkcapture" --out "$capture" --size-mib "$size" "$root/tests/corpus/pcaps" "$root/../shared/captures"
-fi
+build_binaries
+capture="$(mixed_capture "$size")"
 packets=$(python3 - "$capture" <<'EOF'
 import struct, sys
 n = 0
