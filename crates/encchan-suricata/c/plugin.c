@@ -617,18 +617,26 @@ typedef struct EncchanKeyword {
     bool none;       /* `encchan: none;` */
 } EncchanKeyword;
 
+/* Whether the packet's flow has what a keyword asks for: one of `alerts`,
+ * or with `none` a decision without any. The rule match and the prefilter
+ * engine both ask this. */
+static bool FlowHas(const Packet *p, uint32_t alerts, bool none)
+{
+    if (p->flow == NULL)
+        return false;
+    const EncchanFlowSlot *s = FlowGetStorageById(p->flow, g_storage);
+    if (s == NULL || !s->ready || s->failed)
+        return false;
+    if (none)
+        return s->decided && s->alerts == 0;
+    return (s->alerts & alerts) != 0;
+}
+
 static int KeywordMatch(DetectEngineThreadCtx *det_ctx, Packet *p, const Signature *sig, const SigMatchCtx *ctx)
 {
     (void)det_ctx, (void)sig;
     const EncchanKeyword *k = (const EncchanKeyword *)ctx;
-    if (p->flow == NULL)
-        return 0;
-    const EncchanFlowSlot *s = FlowGetStorageById(p->flow, g_storage);
-    if (s == NULL || !s->ready || s->failed)
-        return 0;
-    if (k->none)
-        return s->decided && s->alerts == 0;
-    return (s->alerts & k->alerts) != 0;
+    return FlowHas(p, k->alerts, k->none);
 }
 
 static int KeywordSetup(DetectEngineCtx *de_ctx, Signature *sig, const char *arg)
@@ -681,13 +689,7 @@ static bool PrefilterKeywordCompare(PrefilterPacketHeaderValue v, void *smctx)
 static void PrefilterKeywordMatch(DetectEngineThreadCtx *det_ctx, Packet *p, const void *pectx)
 {
     const PrefilterPacketHeaderCtx *ctx = pectx;
-    if (p->flow == NULL)
-        return;
-    const EncchanFlowSlot *s = FlowGetStorageById(p->flow, g_storage);
-    if (s == NULL || !s->ready || s->failed)
-        return;
-    bool hit = ctx->v1.u32[1] ? (s->decided && s->alerts == 0) : (s->alerts & ctx->v1.u32[0]) != 0;
-    if (hit)
+    if (FlowHas(p, ctx->v1.u32[0], ctx->v1.u32[1] != 0))
         PrefilterAddSids(&det_ctx->pmq, ctx->sigs_array, ctx->sigs_cnt);
 }
 
