@@ -5,6 +5,8 @@
 //! per-flow budget. Port sets are 8 KiB bitmaps: one bit per port, O(1) lookups
 //! on the packet path and no allocation.
 
+use crate::codes::code_enum;
+
 /// A set of TCP or UDP ports, one bit per port.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PortSet {
@@ -61,16 +63,29 @@ impl core::fmt::Debug for PortSet {
     }
 }
 
+code_enum! {
+    /// A kind of traffic a port profile expects.
+    pub enum PortClass {
+        /// TLS and QUIC.
+        Tls = 0 => "tls",
+        /// SSH.
+        Ssh = 1 => "ssh",
+        /// Cleartext protocols.
+        Plaintext = 2 => "plaintext",
+    }
+}
+
 /// Which ports are expected to carry which kind of traffic (server side).
 ///
 /// The defaults are the IANA assignments operators most often see, plus the
 /// common alternates (8443, 2222 …). A flow is judged by its server port.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PortProfiles {
-    /// Ports where TLS (or DTLS/QUIC) is expected; TLS elsewhere raises
+    /// Ports where TLS or QUIC is expected; elsewhere they raise
     /// `tls_unexpected_port`.
     pub tls: PortSet,
-    /// Ports where SSH is expected.
+    /// Ports where SSH is expected; elsewhere it raises
+    /// `ssh_unexpected_port`.
     pub ssh: PortSet,
     /// Ports that carry cleartext protocols; an encrypted-looking payload there
     /// raises `encrypted_on_plaintext_port`.
@@ -94,6 +109,26 @@ pub const DEFAULT_SSH_PORTS: &[u16] = &[22, 2222];
 pub const DEFAULT_PLAINTEXT_PORTS: &[u16] = &[
     21, 23, 25, 53, 80, 110, 119, 143, 161, 162, 514, 587, 8000, 8008, 8080,
 ];
+
+impl PortProfiles {
+    /// The set of `class`.
+    pub fn get(&self, class: PortClass) -> &PortSet {
+        match class {
+            PortClass::Tls => &self.tls,
+            PortClass::Ssh => &self.ssh,
+            PortClass::Plaintext => &self.plaintext,
+        }
+    }
+
+    /// The set of `class`, to edit.
+    pub fn get_mut(&mut self, class: PortClass) -> &mut PortSet {
+        match class {
+            PortClass::Tls => &mut self.tls,
+            PortClass::Ssh => &mut self.ssh,
+            PortClass::Plaintext => &mut self.plaintext,
+        }
+    }
+}
 
 impl Default for PortProfiles {
     fn default() -> Self {

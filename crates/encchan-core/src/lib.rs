@@ -15,13 +15,20 @@
 //!
 //! ## Design
 //!
-//! * `#![no_std]`, no heap: a [`Flow`] is a 256-byte `Copy` value in memory
+//! * `#![no_std]`, no heap: a [`Flow`] is a 376-byte `Copy` value in memory
 //!   the host owns; a [`Config`] is shared read-only by all flows.
 //! * Chunking-invariant: the same bytes give the same verdict however they
 //!   were split into segments.
-//! * Early verdict: after `inspect_budget` bytes per direction (4 KiB by
-//!   default) payload is no longer
-//!   inspected ([`Flow::is_decided`]); byte counters keep counting.
+//! * Layers: a direction's stream is read by one [walker](proto) at a time;
+//!   a cleartext carrier (an HTTP CONNECT, STARTTLS) hands what follows it
+//!   to an inner stream, sniffed afresh. The statistics measure only what no
+//!   protocol explains.
+//! * Inspection ends after `inspect_budget` bytes per direction (4 KiB by
+//!   default, [`Flow::is_inspection_done`]); byte counters keep counting.
+//! * [Alert rules](detect) in one place, each saying when its alert is
+//!   final; front ends publish final alerts ([`Verdict::publish`]).
+//! * [Knobs](knobs) in one table, and [one serializer](report) of verdicts,
+//!   for every front end.
 //! * One engine, many front ends: the C ABI, the Zeek plugin, the Suricata
 //!   plugin and the `encchan` CLI only move bytes in and verdicts out.
 //!
@@ -43,21 +50,26 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+mod codes;
 pub mod config;
+pub mod detect;
 pub mod flow;
 pub mod format;
+pub mod knobs;
 mod math;
 pub mod proto;
+pub mod report;
 pub mod stats;
 pub mod verdict;
 
-pub use config::{Config, ConfigError, PortProfiles, PortSet};
-pub use flow::{Flow, FlowStart, Transport};
+pub use config::{Config, ConfigError, PortClass, PortProfiles, PortSet};
+pub use flow::{Fed, Flow, FlowStart, Transport};
+pub use knobs::{Knob, KnobError, KNOBS};
 pub use proto::tls::looks_like_tls;
 pub use stats::{shannon, summarize, Encoding, Summary};
 pub use verdict::{
-    Alert, AlertSet, Content, DirReport, Direction, Evidence, Format, HandshakeEvidence,
-    MalformReason, Protocol, Verdict,
+    Alert, AlertSet, Broke, Content, DirReport, Direction, Evidence, Format, HandshakeEvidence,
+    MalformReason, Protocol, Span, Verdict,
 };
 
 /// Version of the verdict model (alert bits, protocol and format codes).

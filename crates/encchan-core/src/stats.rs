@@ -74,6 +74,7 @@
 //! in one of those alphabets (line breaks not counted), the threshold is scaled
 //! to that alphabet (`t · log2(k) / 8`) and the same collision test applies.
 
+use crate::codes::code_enum;
 use crate::math::{BLOCK_EXPECTED_SHANNON, CLOG2C_DELTA_FX, CLOG2C_FX, FX};
 
 /// Block length of the collision statistics.
@@ -90,32 +91,23 @@ pub const BINARY_MIN_BYTES: u32 = 128;
 /// partial block's length stays `bytes % BLOCK`); more is ignored.
 const BYTES_LIMIT: u32 = u32::MAX - (u32::MAX % BLOCK as u32) - BLOCK as u32;
 
-/// The alphabet a payload is drawn from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum Encoding {
-    /// Any byte values.
-    #[default]
-    Raw = 0,
-    /// `A-Z a-z 0-9 + / = - _`.
-    Base64 = 1,
-    /// `A-Z 2-7 =`.
-    Base32 = 2,
-    /// `0-9 a-f A-F`.
-    Hex = 3,
+code_enum! {
+    /// The alphabet a payload is drawn from.
+    #[derive(Default)]
+    pub enum Encoding {
+        /// Any byte values.
+        #[default]
+        Raw = 0 => "raw",
+        /// `A-Z a-z 0-9 + / = - _`.
+        Base64 = 1 => "base64",
+        /// `A-Z 2-7 =`.
+        Base32 = 2 => "base32",
+        /// `0-9 a-f A-F`.
+        Hex = 3 => "hex",
+    }
 }
 
 impl Encoding {
-    /// Lower-case name used in logs.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Encoding::Raw => "raw",
-            Encoding::Base64 => "base64",
-            Encoding::Base32 => "base32",
-            Encoding::Hex => "hex",
-        }
-    }
-
     /// log2 of the alphabet size.
     pub const fn bits(self) -> f32 {
         match self {
@@ -167,13 +159,14 @@ static CLASS: [u8; 256] = {
     t
 };
 
-/// The four class counts in 16-bit lanes: printable, base64, base32, hex.
+/// The four class counts in 16-bit lanes: binary (not printable), base64,
+/// base32, hex.
 static CLASS_LANES: [u64; 256] = {
     let mut t = [0u64; 256];
     let mut b = 0;
     while b < 256 {
         let c = CLASS[b];
-        t[b] = (c & PRINTABLE) as u64
+        t[b] = ((c & PRINTABLE) ^ PRINTABLE) as u64
             | (((c & B64) >> 1) as u64) << 16
             | (((c & B32) >> 2) as u64) << 32
             | (((c & HEX) >> 3) as u64) << 48;
@@ -209,7 +202,10 @@ pub struct ByteStats {
     clog_sum: u32,
     /// Bytes seen; full blocks folded so far are `bytes / BLOCK`.
     bytes: u32,
-    printable: u16,
+    /// Bytes outside the printable set. Counted rather than the printable
+    /// ones so that a 16-bit count saturating at a 64 KiB budget cannot make
+    /// an all-printable stream look binary.
+    binary: u16,
     run: u16,
     max_run: u16,
     b64: u16,
@@ -267,7 +263,7 @@ impl ByteStats {
             binary_pairs: 0,
             clog_sum: 0,
             bytes: 0,
-            printable: 0,
+            binary: 0,
             run: 0,
             max_run: 0,
             b64: 0,
@@ -363,7 +359,7 @@ impl ByteStats {
             }
             let lane = |k: u32| ((lanes >> (16 * k)) & 0xffff) as u32;
             let sat = |a: u16, b: u32| (a as u32 + b).min(u16::MAX as u32) as u16;
-            self.printable = sat(self.printable, lane(0));
+            self.binary = sat(self.binary, lane(0));
             self.b64 = sat(self.b64, lane(1));
             self.b32 = sat(self.b32, lane(2));
             self.hex = sat(self.hex, lane(3));
@@ -421,7 +417,7 @@ impl ByteStats {
         }
         let nf = n as f32;
         let alpha_base = (n - (self.linebreaks as u32).min(n)).max(1) as f32;
-        let encoding = if self.printable as u32 != n {
+        let encoding = if self.binary != 0 {
             Encoding::Raw
         } else if self.hex as f32 >= 0.97 * alpha_base {
             Encoding::Hex
@@ -444,7 +440,7 @@ impl ByteStats {
         let t = entropy_threshold * encoding.bits() / 8.0;
         let uniform = self.uniform_blocks as u32;
         let high_entropy = pairs > 0 && passes(collisions, pairs_f, t);
-        let binary_bytes = n - (self.printable as u32).min(n);
+        let binary_bytes = (self.binary as u32).min(n);
         let binary_entropy = if binary_pairs == 0 {
             0.0
         } else if binary_collisions == 0 {
@@ -474,7 +470,7 @@ impl ByteStats {
             } else {
                 0.0
             },
-            printable_fraction: self.printable as f32 / nf,
+            printable_fraction: (n - binary_bytes) as f32 / nf,
             longest_printable_run: self.max_run as u32,
             mean_popcount: self.popcount as f32 / nf,
             encoding,
@@ -497,7 +493,7 @@ fn passes(collisions: u32, pairs: f32, t: f32) -> bool {
 }
 
 /// Class counters of a run of bytes, in locals while a loop runs: the four
-/// class counts in 16-bit lanes of one u64 (printable, base64, base32, hex),
+/// class counts in 16-bit lanes of one u64 (binary, base64, base32, hex),
 /// popcount and line breaks in the halves of another.
 struct Classes {
     lanes: u64,
@@ -524,38 +520,38 @@ impl Classes {
     fn block(&mut self, block: &[u8]) -> BlockCounts {
         let mut hist = [0u8; 256];
         let (mut coll, mut clog, mut bin_coll) = (0u32, 0u32, 0u32);
-        let printable_before = self.lanes & 0xffff;
+        let binary_before = self.lanes & 0xffff;
         let (mut lanes, mut pop_lb, mut run, mut max_run) =
             (self.lanes, self.pop_lb, self.run, self.max_run);
         for &b in block {
             let k = CLASS_LANES[b as usize];
             lanes += k;
             pop_lb += POP_LINEBREAK[b as usize];
-            let printable = (k & 1) as u32;
-            run = (run + 1) * printable;
+            let binary = (k & 1) as u32;
+            run = (run + 1) * (binary ^ 1);
             max_run = max_run.max(run);
             let c = &mut hist[b as usize];
             coll += *c as u32;
             // All ones for a binary byte, zero for a printable one.
-            bin_coll += *c as u32 & printable.wrapping_sub(1);
+            bin_coll += *c as u32 & binary.wrapping_neg();
             clog += CLOG2C_DELTA_FX[*c as usize];
             *c += 1;
         }
         (self.lanes, self.pop_lb, self.run, self.max_run) = (lanes, pop_lb, run, max_run);
         self.blocks += 1;
-        let printable = ((lanes & 0xffff) - printable_before) as u32;
+        let binary = ((lanes & 0xffff) - binary_before) as u32;
         BlockCounts {
             collisions: coll,
             clog,
             binary_collisions: bin_coll,
-            binary_bytes: block.len() as u32 - printable,
+            binary_bytes: binary,
         }
     }
 
     fn store(&self, s: &mut ByteStats) {
         let lane = |k: u32| ((self.lanes >> (16 * k)) & 0xffff) as u32;
         let sat = |a: u16, b: u32| (a as u32 + b).min(u16::MAX as u32) as u16;
-        s.printable = sat(s.printable, lane(0));
+        s.binary = sat(s.binary, lane(0));
         s.b64 = sat(s.b64, lane(1));
         s.b32 = sat(s.b32, lane(2));
         s.hex = sat(s.hex, lane(3));

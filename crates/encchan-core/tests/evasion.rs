@@ -4,7 +4,8 @@
 //! not asserted here.
 
 use encchan_core::{
-    Alert, Config, Direction, Encoding, Flow, FlowStart, Format, Protocol, Transport, Verdict,
+    Alert, Config, Content, Direction, Encoding, Flow, FlowStart, Format, MalformReason, Protocol,
+    Transport, Verdict,
 };
 
 fn random(seed: u64, n: usize) -> Vec<u8> {
@@ -95,12 +96,22 @@ Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\
     let v = tcp(25, &mail, b"220 mx.example.org ESMTP\r\n250 OK\r\n", 700);
     assert_eq!(v.protocol, Some(Protocol::Smtp));
     assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
-    let mut http =
-        b"POST /api HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n{\"token\":\""
-            .to_vec();
-    http.extend(base64(&random(8, 1500)));
-    http.extend_from_slice(b"\"}");
-    let v = tcp(80, &http, b"HTTP/1.1 200 OK\r\n\r\n", 700);
+    // A JSON body with a token in it, its length declared as HTTP requires.
+    let mut body = b"{\"token\":\"".to_vec();
+    body.extend(base64(&random(8, 1500)));
+    body.extend_from_slice(b"\"}");
+    let mut http = format!(
+        "POST /api HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    http.extend(body);
+    let v = tcp(
+        80,
+        &http,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        700,
+    );
     assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
 }
 
@@ -276,4 +287,143 @@ fn covered_ciphertext_in_datagrams_is_flagged_when_they_do_not_repeat() {
     let v = f.verdict(&cfg);
     assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
     assert!(!v.dirs[0].high_entropy && v.dirs[0].binary_high_entropy);
+}
+
+/// A cleartext protocol's framing explains its framing, not what follows:
+/// each preamble below, in front of ciphertext, used to exempt the flow.
+#[test]
+fn a_cleartext_preamble_exempts_nothing_after_it() {
+    let cipher = random(40, 3000);
+    let after = |preamble: &[u8]| {
+        let mut v = preamble.to_vec();
+        v.extend_from_slice(&cipher);
+        v
+    };
+    // An HTTP request line and two headers (46 bytes), then ciphertext.
+    let http = b"GET / HTTP/1.1\r\nHost: example\r\nAccept: */*\r\n\r\n";
+    assert_eq!(http.len(), 46);
+    // The same request line and headers without the blank line.
+    let http_unfinished = b"POST /up HTTP/1.1\r\nHost: example\r\nX: y\r\n";
+    let smtp = b"220 mail.example.org ESMTP Postfix\r\n";
+    // Name, client bytes, server bytes, the protocol the verdict names.
+    type Case = (&'static str, Vec<u8>, Vec<u8>, Option<Protocol>);
+    let cases: [Case; 4] = [
+        (
+            "http request",
+            after(http),
+            random(41, 2000),
+            Some(Protocol::Http),
+        ),
+        (
+            "http headers",
+            after(http_unfinished),
+            random(42, 2000),
+            Some(Protocol::Http),
+        ),
+        (
+            "smtp banner",
+            random(43, 2000),
+            after(smtp),
+            Some(Protocol::Smtp),
+        ),
+        // SOCKS5: greeting, then (no proxy answered) ciphertext.
+        (
+            "socks5 greeting",
+            after(b"\x05\x01\x00"),
+            random(44, 2000),
+            None,
+        ),
+    ];
+    for (name, client, server, protocol) in cases {
+        for step in [1, 97, 1460] {
+            let v = tcp(24444, &client, &server, step);
+            assert!(
+                v.alerts.contains(Alert::SymmetricOnly),
+                "{name}, step {step}: {v:?}"
+            );
+            assert_eq!(v.protocol, protocol, "{name}");
+            assert_eq!(v.content, Content::Encrypted, "{name}");
+            assert!(
+                !v.alerts.contains(Alert::HandshakeMalformed),
+                "{name}: a carrier is no handshake"
+            );
+        }
+        // The framing's break is the evidence, with the measured range after it.
+        if protocol.is_some() {
+            let v = tcp(24444, &client, &server, 1460);
+            let d = v.dir(v.evidence.high_entropy_direction.unwrap());
+            let broke = d.broke.unwrap_or_else(|| panic!("{name}: {d:?}"));
+            assert_eq!(broke.reason, MalformReason::BadMessage, "{name}");
+            assert_eq!(d.measured_from(), Some(broke.at), "{name}");
+        }
+    }
+}
+
+#[test]
+fn a_proxy_preamble_hands_over_and_ciphertext_inside_is_flagged() {
+    let connect = b"CONNECT 203.0.113.9:443 HTTP/1.1\r\nHost: 203.0.113.9:443\r\n\r\n";
+    let ok = b"HTTP/1.1 200 Connection established\r\n\r\n";
+    let with = |head: &[u8], seed| {
+        let mut v = head.to_vec();
+        v.extend(random(seed, 2500));
+        v
+    };
+    for step in [1, 64, 1460] {
+        let v = tcp(3128, &with(connect, 50), &with(ok, 51), step);
+        assert!(
+            v.alerts.contains(Alert::SymmetricOnly),
+            "step {step}: {v:?}"
+        );
+        assert_eq!((v.carrier, v.protocol), (Some(Protocol::Http), None));
+        // The inner stream is measured from where the tunnel starts.
+        let spans = v.dirs[0].spans;
+        assert_eq!(spans[0], None);
+        assert_eq!(spans[1].map(|s| s.start), Some(connect.len() as u64));
+    }
+    // The same proxy carrying TLS: the inner hello is a key exchange.
+    let mut hello = connect.to_vec();
+    hello.extend_from_slice(&[22, 3, 1, 0, 47, 1, 0, 0, 43, 3, 3]);
+    hello.extend([0u8; 32]);
+    hello.extend_from_slice(&[0, 0, 2, 0x13, 0x01, 1, 0, 0, 0]);
+    let v = tcp(3128, &hello, ok, 100);
+    assert_eq!(
+        (v.carrier, v.protocol),
+        (Some(Protocol::Http), Some(Protocol::Tls))
+    );
+    assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert!(
+        !v.alerts.contains(Alert::TlsUnexpectedPort),
+        "the proxy's port does not judge the tunnel's TLS"
+    );
+}
+
+#[test]
+fn a_websocket_upgrade_in_front_of_ciphertext_is_flagged() {
+    let upgrade = b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    let switching =
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    let mut c = upgrade.to_vec();
+    c.extend(random(60, 2500));
+    let mut s = switching.to_vec();
+    s.extend(random(61, 2500));
+    let v = tcp(8080, &c, &s, 333);
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert_eq!(v.carrier, Some(Protocol::Http));
+    assert_eq!(v.protocol, Some(Protocol::WebSocket));
+    // Real frames (a masked text frame, an unmasked binary one) are the
+    // carrier's: nothing measured, nothing flagged.
+    let mut c = upgrade.to_vec();
+    for _ in 0..20 {
+        c.extend_from_slice(&[0x81, 0x85, 1, 2, 3, 4]);
+        c.extend_from_slice(b"hello");
+    }
+    let mut s = switching.to_vec();
+    for _ in 0..20 {
+        s.extend_from_slice(&[0x82, 100]);
+        s.extend(random(62, 100));
+    }
+    let v = tcp(8080, &c, &s, 333);
+    assert!(v.alerts.is_empty(), "{v:?}");
+    assert_eq!(v.dirs[1].inspected, 0);
 }

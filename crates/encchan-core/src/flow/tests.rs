@@ -1,4 +1,5 @@
 use super::*;
+use crate::verdict::{Alert, Content, Format, Protocol};
 
 fn xorshift_fill(seed: u64, out: &mut [u8]) {
     let mut x = seed | 1;
@@ -132,7 +133,7 @@ fn early_verdict_stops_inspection_but_keeps_counting() {
         flow.feed(&cfg, Direction::ToServer, &d, k);
         flow.feed(&cfg, Direction::ToClient, &d, k);
     }
-    assert!(flow.is_decided());
+    assert!(flow.is_inspection_done());
     let before = flow.verdict(&cfg);
     let snapshot = flow;
     let late = b"plain text now plain text now plain text now";
@@ -144,7 +145,7 @@ fn early_verdict_stops_inspection_but_keeps_counting() {
     );
     assert_eq!(after.dirs[0].entropy, before.dirs[0].entropy);
     assert_eq!(after.alerts, before.alerts);
-    assert_eq!(before.dirs[0].decided_after, Some(4096));
+    assert_eq!(before.dirs[0].inspection_end, Some(4096));
     assert_eq!(core::mem::size_of_val(&snapshot), Flow::SIZE);
 }
 
@@ -316,20 +317,21 @@ fn a_hello_whose_framing_breaks_is_measured_from_the_break() {
     xorshift_fill(25, &mut s);
     let v = run_both(&c, &s, 200);
     let d = v.dirs[0];
-    assert!(d.explained && d.measured_from == 53, "{d:?}");
+    assert!(d.explained && d.measured_from() == Some(53), "{d:?}");
     assert_eq!(d.inspected as usize, c.len() - 53);
     assert!(d.high_entropy, "{d:?}");
     assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
     assert!(v.alerts.contains(Alert::HandshakeMalformed));
     assert_chunking_invariant(&c, &s);
-    // A break inside the 32-byte prefix explains nothing: all measured.
+    // A break in the hello's first bytes: what came before it is
+    // explained, the rest measured.
     let mut early = c;
     early[20] = 0xff;
     early[5] = 1;
     early[3..5].copy_from_slice(&[0, 10]); // a hello too short for its fields
     let v = run_both(&early, &s, 200);
     assert!(
-        !v.dirs[0].explained || v.dirs[0].measured_from > 0,
+        v.dirs[0].measured_from().is_some_and(|m| m > 0),
         "{:?}",
         v.dirs[0]
     );
@@ -380,4 +382,132 @@ fn fuzz_regression_resume_after_the_byte_that_broke_the_framing() {
         0x61, 0x61, 0x61, 0x61, 0x61, 0x2a, 0x2a, 0x79, 0x70, 0x00, 0x00, 0x29, 0x00,
     ];
     assert_chunking_invariant(&client, &server);
+}
+
+#[test]
+fn fuzz_regression_the_verdict_as_if_ended_is_the_verdict_at_the_end() {
+    // A GSSENC request (an upgrade) with nothing after it, and a one-byte
+    // answer: judging as if the flow ended must not change the flow.
+    let cfg = Config::default();
+    let mut flow = Flow::new(Transport::Tcp, 40000, 5432, FlowStart::Observed, 0);
+    flow.feed(
+        &cfg,
+        Direction::ToServer,
+        &[0, 0, 0, 8, 4, 0xd2, 0x16, 0x30],
+        1_000_003,
+    );
+    let before = flow.verdict(&cfg);
+    flow.feed(&cfg, Direction::ToClient, b"G", 2_000_006);
+    let at_end = flow.verdict_at_end(&cfg, 2_000_006);
+    flow.finish(&cfg, 2_000_006);
+    assert_eq!(flow.verdict(&cfg), at_end);
+    assert_eq!(
+        before.carrier, None,
+        "an upgrade nothing followed is no carrier"
+    );
+}
+
+#[test]
+fn fuzz_regression_records_without_a_hello_stay_measured_up_to_a_session_end() {
+    // Application-data records with no hello (measured), an alert, then
+    // text where the next record should be: the hand-over must not turn
+    // the measured records of its last chunk into explained ones.
+    let mut s = [0u8; 600];
+    let mut n = 0;
+    for k in 0..8 {
+        s[n..n + 5].copy_from_slice(&[23, 3, 1, 0, 40]);
+        xorshift_fill(70 + k, &mut s[n + 5..n + 45]);
+        n += 45;
+    }
+    s[n..n + 5].copy_from_slice(&[21, 3, 1, 0, 24]);
+    xorshift_fill(80, &mut s[n + 5..n + 29]);
+    n += 29;
+    s[n..n + 11].copy_from_slice(b"227 Entered");
+    n += 11;
+    assert_chunking_invariant(b"USER ftp\r\n", &s[..n]);
+}
+
+#[test]
+fn ssh_off_its_profile_raises_ssh_unexpected_port() {
+    // The ssh profile was read nowhere: SSH on 443 raised nothing.
+    let mut c = [0u8; 600];
+    let banner = b"SSH-2.0-OpenSSH_9.2p1\r\n";
+    c[..banner.len()].copy_from_slice(banner);
+    // A KEXINIT packet: length 572, padding 4, message 20.
+    c[banner.len()..banner.len() + 6].copy_from_slice(&[0, 0, 2, 0x3c, 4, 20]);
+    let n = banner.len() + 4 + 572;
+    let on_443 = run(
+        Transport::Tcp,
+        443,
+        &[
+            (Direction::ToServer, &c[..n]),
+            (Direction::ToClient, &c[..n]),
+        ],
+        100,
+    );
+    assert_eq!(on_443.protocol, Some(Protocol::Ssh));
+    assert!(
+        on_443.alerts.contains(Alert::SshUnexpectedPort),
+        "{on_443:?}"
+    );
+    assert_eq!(on_443.evidence.server_port, Some(443));
+    assert!(!on_443.alerts.contains(Alert::TlsUnexpectedPort));
+    let on_22 = run(
+        Transport::Tcp,
+        22,
+        &[
+            (Direction::ToServer, &c[..n]),
+            (Direction::ToClient, &c[..n]),
+        ],
+        100,
+    );
+    assert!(
+        !on_22.alerts.contains(Alert::SshUnexpectedPort),
+        "{on_22:?}"
+    );
+}
+
+#[test]
+fn dtls_on_an_ephemeral_port_is_not_tls_unexpected_port() {
+    // WebRTC runs DTLS on ephemeral ports: only TLS and QUIC are held to
+    // the TLS profile (the docs said DTLS too; the code never did).
+    let mut hello = [0u8; 120];
+    hello[..13].copy_from_slice(&[22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 107]);
+    hello[13] = 1; // ClientHello
+    let v = run(
+        Transport::Udp,
+        51234,
+        &[(Direction::ToServer, &hello), (Direction::ToClient, &hello)],
+        120,
+    );
+    assert_eq!(v.protocol, Some(Protocol::Dtls), "{v:?}");
+    assert!(!v.alerts.contains(Alert::TlsUnexpectedPort), "{v:?}");
+}
+
+#[test]
+fn hex_ciphertext_is_flagged_at_the_largest_budget() {
+    // The class counters are 16-bit: at a 65536-byte budget the printable
+    // count saturated one short, and hex-encoded ciphertext read as raw.
+    let cfg = Config {
+        inspect_budget: 65536,
+        ..Config::default()
+    };
+    cfg.validate().unwrap();
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut raw = [0u8; 4096];
+    let mut flow = Flow::new(Transport::Tcp, 40000, 4444, FlowStart::Observed, 0);
+    let mut hex = [0u8; 8192];
+    for k in 0..8u64 {
+        xorshift_fill(100 + k, &mut raw);
+        for (i, b) in raw.iter().enumerate() {
+            hex[2 * i] = DIGITS[(b >> 4) as usize];
+            hex[2 * i + 1] = DIGITS[(b & 15) as usize];
+        }
+        flow.feed(&cfg, Direction::ToServer, &hex, k + 1);
+    }
+    flow.finish(&cfg, 100);
+    let v = flow.verdict(&cfg);
+    assert_eq!(v.dirs[0].inspected, 65536);
+    assert_eq!(v.dirs[0].encoding, crate::Encoding::Hex, "{:?}", v.dirs[0]);
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
 }

@@ -1,27 +1,62 @@
-//! Protocol recognizers: one module per protocol, each small and zero-copy.
+//! Protocol recognizers and walkers: one module per protocol (or family of
+//! protocols that share a syntax), and [`TABLE`], the one place that lists
+//! them.
 //!
-//! Stream protocols (TLS, SSH, OpenVPN over TCP) are walked by byte-exact state
-//! machines that keep only a few header bytes between chunks, so records split
-//! across segments and several records per segment are the same to them, and
-//! record bodies are skipped by arithmetic. Datagram protocols are judged one
-//! datagram at a time by pure functions.
+//! # The walker interface
+//!
+//! A TCP direction is read in *layers*. A layer starts with a **sniff
+//! window** ([`SNIFF`] bytes, at whatever stream offset the layer starts):
+//! each [`Row::stream`] probe of the table, in order, looks at the window and
+//! may return a [`Walker`] positioned at the layer's first byte. The walker
+//! is then fed the stream, in order and in chunks of any size, and answers
+//! each call with a [`Step`] that covers a prefix of what it was given:
+//!
+//! * **explain** `n` bytes: the protocol accounts for them (its framing, or
+//!   content it carries and vouches for); the statistics skip them;
+//! * **measure** `n` bytes: bytes the protocol does not account for (TLS
+//!   records that never opened with a hello); the statistics measure them;
+//! * **hand off** after `n` bytes: the protocol is done with the stream and
+//!   what follows is an *inner stream*, sniffed afresh (an HTTP CONNECT
+//!   tunnel, a WebSocket after its upgrade, TLS after STARTTLS);
+//! * **broken** `(reason, at, resume)`: the framing broke at `at`; the rest
+//!   of the layer, from `resume`, is measured.
+//!
+//! Steps depend only on the bytes, never on how they were chunked, so
+//! neither do the verdicts. A cleartext protocol explains its own framing
+//! and nothing after it: bytes that do not continue the protocol break it,
+//! and are measured like any unexplained bytes.
+//!
+//! UDP datagrams are judged one by one: [`Row::datagram`] recognizers say
+//! which protocol a datagram belongs to and what it shows ([`Facts`]); a
+//! recognized datagram is explained once its protocol is known (after this
+//! side's hello, for protocols with a key exchange). A few recognizers need
+//! memory across datagrams ([`DatagramMemory`]).
 //!
 //! Recognizers never allocate and never look at the port.
 
 pub(crate) mod dns;
 pub(crate) mod dtls;
 pub(crate) mod framed;
+pub(crate) mod http;
 pub(crate) mod ike;
+pub(crate) mod lines;
 pub(crate) mod openvpn;
-pub(crate) mod plaintext;
 pub(crate) mod quic;
 pub(crate) mod rtp;
 pub(crate) mod ssh;
 pub(crate) mod stun;
 pub mod tls;
+pub(crate) mod websocket;
 pub(crate) mod wireguard;
 
-use crate::verdict::{MalformReason, Protocol};
+use crate::codes::code_enum;
+use crate::config::PortClass;
+use crate::verdict::MalformReason;
+
+/// Bytes a layer's sniff window holds: enough for a 64-byte MTProto init or a
+/// long `HTTP/1.1 200 Connection established` line, and for every probe.
+pub const SNIFF: usize = 64;
+const _: () = assert!(SNIFF >= crate::format::PREFIX && SNIFF >= 64);
 
 /// A walker's framing error: the reason, the stream offset of the fault
 /// (what the evidence reports), and the offset just past the byte that
@@ -29,21 +64,12 @@ use crate::verdict::{MalformReason, Protocol};
 /// the measured bytes do not depend on how it was chunked).
 pub(crate) type Broken = (MalformReason, u64, u64);
 
-/// What one direction has shown of its protocol. 8 bytes.
+/// What one direction's innermost layer has shown of its protocol.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Facts {
-    bits: u8,
-    malform_reason: u8,
-    /// Stream offset of the malformation (saturated to u32).
-    malform_at: u32,
-}
+pub(crate) struct Facts(u8);
 
 impl Facts {
-    pub const EMPTY: Facts = Facts {
-        bits: 0,
-        malform_reason: 0,
-        malform_at: 0,
-    };
+    pub const EMPTY: Facts = Facts(0);
     /// This side sent its half of a key exchange (ClientHello/ServerHello,
     /// SSH KEXINIT, QUIC/DTLS/WireGuard/IKE/OpenVPN handshake packets).
     pub const HELLO: u8 = 1;
@@ -57,34 +83,213 @@ impl Facts {
     pub const FATAL_ALERT: u8 = 8;
 
     #[inline]
-    pub fn set(&mut self, bit: u8) {
-        self.bits |= bit;
+    pub fn set(&mut self, bits: u8) {
+        self.0 |= bits;
     }
 
     #[inline]
-    pub fn has(&self, bit: u8) -> bool {
-        self.bits & bit != 0
+    pub fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
     }
 
-    pub fn set_malformed(&mut self, reason: MalformReason, at: u64) {
-        if self.malform_reason == 0 {
-            self.malform_reason = reason as u8;
-            self.malform_at = at.min(u32::MAX as u64) as u32;
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+}
+
+/// What follows the bytes a [`Step`] covers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Next {
+    /// The walker goes on.
+    Continue,
+    /// The walker is done: an inner stream starts, sniffed afresh. `unknown`
+    /// says what the bytes are when no probe recognizes them.
+    Inner(Unknown),
+    /// The framing broke at this stream offset; the rest is measured.
+    Broken(MalformReason, u64),
+    /// The walker is done: an inner stream of a protocol the carrier
+    /// announced starts, read by this walker (WebSocket after an HTTP
+    /// upgrade to it).
+    Switch(Protocol, Walker),
+}
+
+// Steps compare by what they say (a switch by its protocol), for tests and
+// the driver's checks.
+impl PartialEq for Next {
+    fn eq(&self, other: &Next) -> bool {
+        match (self, other) {
+            (Next::Continue, Next::Continue) => true,
+            (Next::Inner(a), Next::Inner(b)) => a == b,
+            (Next::Broken(r, a), Next::Broken(s, b)) => r == s && a == b,
+            (Next::Switch(p, _), Next::Switch(q, _)) => p == q,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Next {}
+
+/// What an inner stream that no probe recognizes is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unknown {
+    /// Bytes the carrier announced as a tunnel (CONNECT, an Upgrade): measured.
+    Measure,
+    /// Content the carrier delivers until the stream ends (an HTTP body
+    /// without a length): explained with the carrier.
+    Explain,
+    /// The carrier did not announce anything: its framing broke there.
+    Broken(MalformReason),
+}
+
+/// A walker's answer: the next `len` bytes are measured or not, then `next`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Step {
+    pub len: usize,
+    pub measure: bool,
+    pub next: Next,
+}
+
+impl Step {
+    /// The protocol accounts for the next `n` bytes.
+    pub const fn explain(n: usize) -> Step {
+        Step {
+            len: n,
+            measure: false,
+            next: Next::Continue,
         }
     }
 
-    pub fn malformed(&self) -> Option<(MalformReason, u64)> {
-        let reason = match self.malform_reason {
-            1 => MalformReason::BadRecordType,
-            2 => MalformReason::BadRecordVersion,
-            3 => MalformReason::RecordTooLong,
-            4 => MalformReason::BadHandshake,
-            5 => MalformReason::BadSshPacket,
-            6 => MalformReason::BadSshBanner,
-            7 => MalformReason::FatalAlert,
-            _ => return None,
-        };
-        Some((reason, self.malform_at as u64))
+    /// The next `n` bytes are not the protocol's to explain.
+    pub const fn measure(n: usize) -> Step {
+        Step {
+            len: n,
+            measure: true,
+            next: Next::Continue,
+        }
+    }
+
+    /// `n` more explained bytes, then an inner stream.
+    pub const fn hand_off(n: usize, unknown: Unknown) -> Step {
+        Step {
+            len: n,
+            measure: false,
+            next: Next::Inner(unknown),
+        }
+    }
+
+    /// The framing broke: the walker consumed the bytes up to `resume`
+    /// (stream offset; `offset` is where its input started) with
+    /// disposition `measure`.
+    pub const fn broken(b: Broken, offset: u64, measure: bool) -> Step {
+        let (reason, at, resume) = b;
+        Step {
+            len: (resume - offset) as usize,
+            measure,
+            next: Next::Broken(reason, at),
+        }
+    }
+}
+
+/// A streaming walker for one direction of one protocol. `walk` is given the
+/// next bytes of the stream (`data`, whose first byte is at stream offset
+/// `offset`) and returns a step covering at least one of them.
+pub(crate) trait Walk {
+    fn walk(&mut self, data: &[u8], offset: u64, facts: &mut Facts) -> Step;
+}
+
+/// Declares [`Walker`], an enum with one variant per walker type, and its
+/// dispatch: one row per type.
+macro_rules! walkers {
+    ($( $(#[$m:meta])* $variant:ident($ty:ty), )+) => {
+        /// Every stream walker, by value: the state a direction keeps.
+        #[derive(Clone, Copy, Debug)]
+        pub(crate) enum Walker {
+            $( $(#[$m])* $variant($ty), )+
+        }
+
+        impl Walk for Walker {
+            #[inline]
+            fn walk(&mut self, data: &[u8], offset: u64, facts: &mut Facts) -> Step {
+                match self {
+                    $( Walker::$variant(w) => w.walk(data, offset, facts), )+
+                }
+            }
+        }
+
+        $(
+            impl From<$ty> for Walker {
+                fn from(w: $ty) -> Walker {
+                    Walker::$variant(w)
+                }
+            }
+        )+
+
+        // Walkers live inside a direction's state beside the sniff window;
+        // none may be bigger than the window.
+        $( const _: () = assert!(core::mem::size_of::<$ty>() <= SNIFF); )+
+    };
+}
+
+walkers! {
+    Tls(tls::TlsWalker),
+    Ssh(ssh::SshWalker),
+    OpenVpnTcp(openvpn::TcpWalker),
+    Http(http::HttpWalker),
+    Lines(lines::LineWalker),
+    Frames(framed::FrameWalker),
+    WebSocket(websocket::WebSocketWalker),
+}
+
+impl Walker {
+    /// TLS parameters a ServerHello negotiated, if this is a TLS walker that
+    /// read one.
+    pub fn negotiated(&self) -> Option<tls::Negotiated> {
+        match self {
+            Walker::Tls(w) => w.negotiated(),
+            _ => None,
+        }
+    }
+}
+
+/// A stream probe: looks at a layer's sniff window (`complete`: the stream
+/// or its inspection ended, no more bytes will come) and returns a walker
+/// positioned at the window's first byte.
+pub(crate) type StreamProbe = fn(window: &[u8], complete: bool) -> Option<Walker>;
+
+/// A datagram recognizer: whether `d` belongs to the row's protocol, and
+/// what it shows.
+pub(crate) type DatagramProbe = fn(d: &[u8], ctx: &mut Ctx<'_>) -> Judgement;
+
+/// What a datagram recognizer may know besides the datagram.
+pub(crate) struct Ctx<'a> {
+    /// The flow's protocol, if named already.
+    pub known: Option<Protocol>,
+    /// This is the first datagram of its direction.
+    pub first: bool,
+    /// This direction's memory, and the other direction's.
+    pub own: &'a mut DatagramMemory,
+    pub other: &'a DatagramMemory,
+}
+
+/// A recognizer's answer for one datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Judgement {
+    /// Not this protocol.
+    No,
+    /// This protocol.
+    Yes(Datagram),
+    /// Perhaps this protocol, which one datagram cannot tell: it is held
+    /// (measured, judged by nothing else) until a later one confirms it.
+    Held,
+    /// This datagram confirms what this and the other direction held: the
+    /// flow is this protocol, and both directions show the facts.
+    Confirmed(Datagram),
+}
+
+impl Judgement {
+    /// Lifts a stateless recognizer's answer.
+    pub fn of(d: Option<Datagram>) -> Judgement {
+        d.map_or(Judgement::No, Judgement::Yes)
     }
 }
 
@@ -102,21 +307,329 @@ impl Datagram {
     }
 }
 
-/// Judges one UDP datagram by the protocols that frame their first bytes
-/// strictly enough to tell apart. RTP and OpenVPN are left to the flow: one
-/// datagram is not enough to believe them.
-pub(crate) fn classify_datagram(d: &[u8]) -> Option<Datagram> {
-    // Order: the strictest checks first, so a loose one never claims a
-    // datagram a strict one would have recognized.
-    ike::classify(d)
-        .or_else(|| wireguard::classify(d))
-        .or_else(|| stun::classify(d))
-        .or_else(|| dtls::classify(d))
-        .or_else(|| quic::classify(d))
-        .or_else(|| dns::classify(d))
-        .or_else(|| framed::classify_datagram(d))
-        .or_else(|| plaintext::classify_datagram(d))
-        .or_else(|| rtp::is_rtcp(d).then_some(Datagram::new(Protocol::Rtp, Facts::FRAMING)))
+/// What a direction of a UDP flow remembers between datagrams, for the
+/// recognizers that cannot judge one datagram alone.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct DatagramMemory {
+    pub rtp: rtp::Memory,
+    pub quic: quic::Memory,
+    pub openvpn: openvpn::Memory,
+    pub repeats: Repeats,
+}
+const _: () = assert!(core::mem::size_of::<DatagramMemory>() <= SNIFF);
+
+impl DatagramMemory {
+    /// This direction holds a datagram that may open `protocol` (see
+    /// [`Judgement::Held`]).
+    pub fn held(&self, protocol: Protocol) -> bool {
+        protocol == Protocol::OpenVpn && self.openvpn.candidate()
+    }
+}
+
+/// How often a datagram repeats the one before (by [`signature`]): fresh
+/// ciphertext never repeats, announcements do.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Repeats {
+    /// Datagrams counted (up to 255), and how many equalled the one before.
+    datagrams: u8,
+    repeats: u8,
+    last_signature: u8,
+}
+
+impl Repeats {
+    pub(crate) const fn new() -> Self {
+        Repeats {
+            datagrams: 0,
+            repeats: 0,
+            last_signature: 0,
+        }
+    }
+}
+
+impl Repeats {
+    /// Counts datagram `d`.
+    pub fn count(&mut self, d: &[u8]) {
+        if self.datagrams == u8::MAX {
+            return;
+        }
+        let sig = signature(d);
+        if self.datagrams > 0 && sig == self.last_signature {
+            self.repeats += 1;
+        }
+        self.datagrams += 1;
+        self.last_signature = sig;
+    }
+
+    /// At least a quarter of several datagrams repeated the one before.
+    pub fn repeating(&self) -> bool {
+        self.datagrams >= 4 && self.repeats as u32 * 4 >= self.datagrams as u32
+    }
+}
+
+/// A byte that tells datagrams apart: their length and the first and last
+/// 8 bytes (nonces and MACs of ciphertext sit there), folded. One datagram
+/// in 256 collides by chance, which the share in `repeating` absorbs.
+fn signature(d: &[u8]) -> u8 {
+    let word = |b: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..b.len()].copy_from_slice(b);
+        u64::from_le_bytes(w)
+    };
+    let head = word(&d[..d.len().min(8)]);
+    let tail = word(&d[d.len().saturating_sub(8)..]);
+    let x = (head ^ tail.rotate_left(29) ^ d.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (x >> 56) as u8
+}
+
+/// One protocol: its code and name (the ABI's), and what the engine knows
+/// about it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Row {
+    pub protocol: Protocol,
+    /// The protocol performs a key exchange the engine can observe: its
+    /// framing explains ciphertext only once this side said hello.
+    pub key_exchange: bool,
+    /// The port profile where it is expected; elsewhere it raises the
+    /// profile's unexpected-port alert.
+    pub expected_on: Option<PortClass>,
+    pub stream: Option<StreamProbe>,
+    pub datagram: Option<DatagramProbe>,
+}
+
+/// Declares [`Protocol`] and [`TABLE`] from one list: adding a protocol is
+/// its module and one row here.
+macro_rules! protocol_table {
+    ($(
+        $(#[$m:meta])*
+        $variant:ident = $code:literal => $name:literal {
+            key_exchange: $kex:expr,
+            expected_on: $ports:expr,
+            stream: $stream:expr,
+            datagram: $datagram:expr $(,)?
+        }
+    )+) => {
+        code_enum! {
+            /// A protocol the engine recognized from the bytes (never from
+            /// the port).
+            pub enum Protocol {
+                $( $(#[$m])* $variant = $code => $name, )+
+            }
+        }
+
+        /// Every protocol, in the order the probes run: the strictest checks
+        /// first, so that a loose one never claims bytes a strict one would
+        /// have recognized.
+        pub(crate) static TABLE: [Row; Protocol::ALL.len()] = [
+            $( Row {
+                protocol: Protocol::$variant,
+                key_exchange: $kex,
+                expected_on: $ports,
+                stream: $stream,
+                datagram: $datagram,
+            }, )+
+        ];
+    };
+}
+
+protocol_table! {
+    /// OpenVPN in TLS mode (UDP, or TCP with its length prefix).
+    OpenVpn = 7 => "openvpn" {
+        key_exchange: true, expected_on: None,
+        stream: Some(openvpn::probe), datagram: Some(openvpn::recognize),
+    }
+    /// IKEv1 / IKEv2 (ISAKMP), with or without the NAT-T marker.
+    Ike = 6 => "ike" {
+        key_exchange: true, expected_on: None,
+        stream: None, datagram: Some(|d, _| Judgement::of(ike::classify(d))),
+    }
+    /// WireGuard.
+    WireGuard = 5 => "wireguard" {
+        key_exchange: true, expected_on: None,
+        stream: None, datagram: Some(|d, _| Judgement::of(wireguard::classify(d))),
+    }
+    /// STUN/TURN.
+    Stun = 15 => "stun" {
+        key_exchange: false, expected_on: None,
+        stream: None, datagram: Some(|d, _| Judgement::of(stun::classify(d))),
+    }
+    /// DTLS 1.0–1.3. Not held to the TLS port profile: WebRTC runs it on
+    /// ephemeral ports.
+    Dtls = 4 => "dtls" {
+        key_exchange: true, expected_on: None,
+        stream: None, datagram: Some(|d, _| Judgement::of(dtls::classify(d))),
+    }
+    /// QUIC (long-header Initial/Handshake packets).
+    Quic = 3 => "quic" {
+        key_exchange: true, expected_on: Some(PortClass::Tls),
+        stream: None, datagram: Some(|d, _| Judgement::of(quic::classify(d))),
+    }
+    /// TLS, SSLv3 to 1.3 (also a mid-stream pickup of TLS records).
+    Tls = 1 => "tls" {
+        key_exchange: true, expected_on: Some(PortClass::Tls),
+        stream: Some(tls::probe), datagram: None,
+    }
+    /// SSH-2 (banner, then binary packets).
+    Ssh = 2 => "ssh" {
+        key_exchange: true, expected_on: Some(PortClass::Ssh),
+        stream: Some(ssh::probe), datagram: None,
+    }
+    /// DNS.
+    Dns = 13 => "dns" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| framed::probe(w, c, Protocol::Dns)),
+        datagram: Some(|d, _| Judgement::of(dns::classify(d))),
+    }
+    /// GTP-U user-plane tunnel (what it carries is judged by hosts that
+    /// decapsulate it).
+    Gtp = 26 => "gtp" {
+        key_exchange: false, expected_on: None,
+        stream: None, datagram: Some(|d, _| Judgement::of(framed::gtp_u(d))),
+    }
+    /// Kerberos (its tickets are symmetric ciphertext, keyed by the KDC).
+    Kerberos = 19 => "kerberos" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| framed::probe(w, c, Protocol::Kerberos)),
+        datagram: Some(|d, _| Judgement::of(framed::kerberos_datagram(d))),
+    }
+    /// LDAP / CLDAP (BER messages).
+    Ldap = 20 => "ldap" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| framed::probe(w, c, Protocol::Ldap)),
+        datagram: Some(|d, _| Judgement::of(framed::ldap_datagram(d))),
+    }
+    /// HTTP/1.x (and HTTP/2 in cleartext).
+    Http = 8 => "http" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| http::probe(w, c, Protocol::Http)),
+        datagram: Some(|d, _| Judgement::of(http::datagram(d, Protocol::Http))),
+    }
+    /// RTSP.
+    Rtsp = 17 => "rtsp" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| http::probe(w, c, Protocol::Rtsp)),
+        datagram: Some(|d, _| Judgement::of(http::datagram(d, Protocol::Rtsp))),
+    }
+    /// SIP.
+    Sip = 16 => "sip" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| http::probe(w, c, Protocol::Sip)),
+        datagram: Some(|d, _| Judgement::of(http::datagram(d, Protocol::Sip))),
+    }
+    /// SMTP.
+    Smtp = 9 => "smtp" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| lines::probe(w, c, Protocol::Smtp)), datagram: None,
+    }
+    /// FTP control.
+    Ftp = 10 => "ftp" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| lines::probe(w, c, Protocol::Ftp)), datagram: None,
+    }
+    /// POP3.
+    Pop3 = 11 => "pop3" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| lines::probe(w, c, Protocol::Pop3)), datagram: None,
+    }
+    /// IMAP.
+    Imap = 12 => "imap" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| lines::probe(w, c, Protocol::Imap)), datagram: None,
+    }
+    /// BitTorrent peer wire.
+    BitTorrent = 18 => "bittorrent" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| framed::probe(w, c, Protocol::BitTorrent)), datagram: None,
+    }
+    /// SMB over NetBIOS session service or direct TCP.
+    Smb = 21 => "smb" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| framed::probe(w, c, Protocol::Smb)), datagram: None,
+    }
+    /// PostgreSQL wire protocol.
+    Postgres = 22 => "postgres" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| framed::probe(w, c, Protocol::Postgres)), datagram: None,
+    }
+    /// MySQL wire protocol.
+    Mysql = 23 => "mysql" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| framed::probe(w, c, Protocol::Mysql)), datagram: None,
+    }
+    /// RDP (TPKT/X.224), which upgrades to TLS.
+    Rdp = 24 => "rdp" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| framed::probe(w, c, Protocol::Rdp)), datagram: None,
+    }
+    /// Zabbix agent/server protocol (`ZBXD` header).
+    Zabbix = 25 => "zabbix" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| framed::probe(w, c, Protocol::Zabbix)), datagram: None,
+    }
+    /// WebSocket (RFC 6455), reached only through an HTTP upgrade to it.
+    WebSocket = 27 => "websocket" {
+        key_exchange: false, expected_on: None,
+        stream: None, datagram: None,
+    }
+    /// RTP/RTCP media (SRTP keys come from elsewhere: DTLS-SRTP or
+    /// signaling). RTP itself needs two datagrams ([`rtp::observe`]); RTCP
+    /// compound packets are recognized alone.
+    Rtp = 14 => "rtp" {
+        key_exchange: false, expected_on: None,
+        stream: None, datagram: Some(|d, _| Judgement::of(rtp::rtcp(d))),
+    }
+}
+
+/// Rows by protocol code.
+static BY_CODE: [u8; 256] = {
+    let mut t = [u8::MAX; 256];
+    let mut i = 0;
+    while i < TABLE.len() {
+        let code = TABLE[i].protocol as usize;
+        assert!(t[code] == u8::MAX, "two rows with one code");
+        t[code] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+impl Protocol {
+    /// This protocol's row of [`TABLE`].
+    pub(crate) fn row(self) -> &'static Row {
+        &TABLE[BY_CODE[self as usize] as usize]
+    }
+
+    /// Whether this protocol performs a key exchange the engine can observe.
+    pub fn has_key_exchange(self) -> bool {
+        self.row().key_exchange
+    }
+
+    /// The port profile where this protocol is expected, if it has one.
+    pub fn expected_on(self) -> Option<PortClass> {
+        self.row().expected_on
+    }
+}
+
+/// Runs the stream probes over a sniff window: the first that recognizes it
+/// names the layer's protocol and gives its walker.
+pub(crate) fn sniff(window: &[u8], complete: bool) -> Option<(Protocol, Walker)> {
+    TABLE.iter().find_map(|row| {
+        let probe = row.stream?;
+        probe(window, complete).map(|w| (row.protocol, w))
+    })
+}
+
+/// Runs the datagram recognizers over `d`: the first answer other than
+/// [`Judgement::No`].
+pub(crate) fn recognize(d: &[u8], ctx: &mut Ctx<'_>) -> Judgement {
+    for row in &TABLE {
+        if let Some(probe) = row.datagram {
+            let j = probe(d, ctx);
+            if j != Judgement::No {
+                return j;
+            }
+        }
+    }
+    Judgement::No
 }
 
 /// Reads a big-endian u16 at `at`, if present.
@@ -130,4 +643,28 @@ pub(crate) fn be16(d: &[u8], at: usize) -> Option<u16> {
 pub(crate) fn be32(d: &[u8], at: usize) -> Option<u32> {
     let b = d.get(at..at + 4)?;
     Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_protocol_has_exactly_one_row() {
+        for p in Protocol::ALL {
+            assert_eq!(p.row().protocol, p);
+            assert_eq!(Protocol::from_code(p.code()), Some(p));
+            assert_eq!(Protocol::from_name(p.name()), Some(p));
+        }
+        // Every row is reached by a probe, except what a carrier switches
+        // to by name.
+        for r in &TABLE {
+            let switched_to = r.protocol == Protocol::WebSocket;
+            assert!(
+                r.stream.is_some() || r.datagram.is_some() || switched_to,
+                "{:?}: a row nothing can reach",
+                r.protocol
+            );
+        }
+    }
 }

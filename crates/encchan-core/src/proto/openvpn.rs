@@ -1,9 +1,19 @@
 //! OpenVPN in TLS mode (control-channel opcodes, OpenVPN's `ssl_pkt.h`):
 //! the hard-reset packets open the key exchange, P_DATA packets carry
 //! traffic. Over TCP every packet has a 2-byte length prefix.
+//!
+//! Over UDP a hard reset is only an opcode byte and a length: 3 in 256
+//! random datagrams (and many QUIC short headers) would pass. So a side's
+//! *first* datagram must be a reset, which makes it a candidate (held: not
+//! yet OpenVPN); the protocol is named once both sides are candidates with
+//! distinct session ids and their resets pair up (client, server), or once
+//! the same side's next control packet repeats its session id. A random
+//! first datagram is a candidate with probability ~3/256; a pair of random
+//! first datagrams passes with ~(3/256)² · 1/3, and a side's next random
+//! datagram repeats a 4-byte session id with 2^-32.
 
-use super::{be16, Datagram, Facts};
-use crate::verdict::Protocol;
+use super::{be16, Broken, Ctx, Datagram, Facts, Judgement, Step, Walk};
+use crate::verdict::{MalformReason, Protocol};
 
 const P_CONTROL_HARD_RESET_CLIENT_V2: u8 = 7;
 const P_CONTROL_HARD_RESET_SERVER_V2: u8 = 8;
@@ -11,7 +21,7 @@ const P_CONTROL_HARD_RESET_CLIENT_V3: u8 = 10;
 
 /// Judges one OpenVPN packet (without the TCP length prefix). Only the
 /// hard resets are distinctive enough to start recognition; later packets
-/// are judged by the flow once the protocol is known.
+/// are judged by [`packet_facts`] once the protocol is known.
 pub(crate) fn classify(d: &[u8]) -> Option<Datagram> {
     let opcode = *d.first()? >> 3;
     let key_id = d[0] & 7;
@@ -33,7 +43,7 @@ pub(crate) fn classify(d: &[u8]) -> Option<Datagram> {
 
 /// The first 4 bytes of the session id of a control packet (hard resets,
 /// P_CONTROL, P_ACK): the same for every control packet a side sends.
-pub(crate) fn session_id_prefix(d: &[u8]) -> Option<u32> {
+fn session_id_prefix(d: &[u8]) -> Option<u32> {
     let opcode = *d.first()? >> 3;
     if !matches!(opcode, 1..=5 | 7 | 8 | 10 | 11) || d.len() < 14 {
         return None;
@@ -43,7 +53,7 @@ pub(crate) fn session_id_prefix(d: &[u8]) -> Option<u32> {
 }
 
 /// Whether two first-datagram opcodes are a client reset and a server reset.
-pub(crate) fn resets_pair(a: u8, b: u8) -> bool {
+fn resets_pair(a: u8, b: u8) -> bool {
     let client = |o| o == P_CONTROL_HARD_RESET_CLIENT_V2 || o == P_CONTROL_HARD_RESET_CLIENT_V3;
     (client(a) && b == P_CONTROL_HARD_RESET_SERVER_V2)
         || (client(b) && a == P_CONTROL_HARD_RESET_SERVER_V2)
@@ -64,35 +74,98 @@ pub(crate) fn packet_facts(d: &[u8]) -> u8 {
     }
 }
 
-/// Whether `b` starts OpenVPN over TCP: a length prefix that fits a reset.
-pub(crate) fn starts_tcp(b: &[u8]) -> bool {
-    match be16(b, 0) {
-        Some(len) if (14..=1600).contains(&len) => classify(&b[2..]).is_some(),
-        _ => false,
+/// What a UDP direction remembers: the first 4 bytes of the session id of
+/// its first-datagram reset (0: none) and that reset's opcode.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Memory {
+    sid: u32,
+    opcode: u8,
+}
+
+impl Memory {
+    pub(crate) const fn new() -> Self {
+        Memory { sid: 0, opcode: 0 }
+    }
+}
+
+impl Memory {
+    /// This direction's first datagram was a reset (it is a candidate).
+    pub fn candidate(&self) -> bool {
+        self.sid != 0
+    }
+}
+
+/// The datagram recognizer (see the module docs).
+pub(crate) fn recognize(d: &[u8], ctx: &mut Ctx<'_>) -> Judgement {
+    match ctx.known {
+        Some(Protocol::OpenVpn) => {
+            return Judgement::Yes(Datagram::new(Protocol::OpenVpn, packet_facts(d)))
+        }
+        Some(_) => return Judgement::No,
+        None => {}
+    }
+    let this_sid = session_id_prefix(d);
+    let own = &mut ctx.own.openvpn;
+    let confirmed = if ctx.first && classify(d).is_some() {
+        own.sid = this_sid.unwrap_or(0);
+        own.opcode = d[0] >> 3;
+        // A client reset answered by a server reset, each side with its own
+        // random session id. (An RPC reply echoes the request's XID, so NFS
+        // would pass a weaker test.)
+        let other = ctx.other.openvpn;
+        other.sid != 0 && other.sid != own.sid && resets_pair(other.opcode, own.opcode)
+    } else {
+        own.sid != 0 && this_sid == Some(own.sid)
+    };
+    if confirmed && own.sid != 0 {
+        Judgement::Confirmed(Datagram::new(
+            Protocol::OpenVpn,
+            Facts::HELLO | Facts::FRAMING,
+        ))
+    } else if ctx.first && own.sid != 0 {
+        Judgement::Held
+    } else {
+        Judgement::No
+    }
+}
+
+/// The stream probe: a length prefix that fits a reset, then a reset.
+pub(crate) fn probe(w: &[u8], _complete: bool) -> Option<super::Walker> {
+    match be16(w, 0) {
+        Some(len) if (14..=1600).contains(&len) && classify(&w[2..]).is_some() => {
+            Some(TcpWalker::new().into())
+        }
+        _ => None,
     }
 }
 
 /// Walks OpenVPN-over-TCP packets: `u16 length` then the packet. 6 bytes.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct OpenVpnTcpWalker {
+pub(crate) struct TcpWalker {
     len_bytes: u8,
     len_hi: u8,
     /// Bytes of the current packet still to skip; 0 with `len_bytes == 2`
     /// means the opcode byte is next.
     left: u16,
 }
+const _: () = assert!(core::mem::size_of::<TcpWalker>() == 4);
 
-impl OpenVpnTcpWalker {
+impl TcpWalker {
     pub(crate) const fn new() -> Self {
-        OpenVpnTcpWalker {
+        TcpWalker {
             len_bytes: 0,
             len_hi: 0,
             left: 0,
         }
     }
+}
 
-    /// On a framing error returns the index in `data` of the bad byte.
-    pub(crate) fn feed(&mut self, data: &[u8], facts: &mut Facts) -> Result<(), usize> {
+impl Walk for TcpWalker {
+    fn walk(&mut self, data: &[u8], offset: u64, facts: &mut Facts) -> Step {
+        let broken = |i: usize| -> Broken {
+            let at = offset + i as u64;
+            (MalformReason::BadHandshake, at, at + 1)
+        };
         let mut i = 0;
         while i < data.len() {
             if self.len_bytes < 2 {
@@ -101,7 +174,7 @@ impl OpenVpnTcpWalker {
                 } else {
                     self.left = u16::from_be_bytes([self.len_hi, data[i]]);
                     if self.left == 0 {
-                        return Err(i);
+                        return Step::broken(broken(i), offset, false);
                     }
                 }
                 self.len_bytes += 1;
@@ -112,7 +185,7 @@ impl OpenVpnTcpWalker {
                 // The opcode byte.
                 let f = packet_facts(&data[i..i + 1]);
                 if f == 0 {
-                    return Err(i);
+                    return Step::broken(broken(i), offset, false);
                 }
                 facts.set(f);
                 self.len_bytes = 3;
@@ -124,6 +197,6 @@ impl OpenVpnTcpWalker {
                 self.len_bytes = 0;
             }
         }
-        Ok(())
+        Step::explain(data.len())
     }
 }

@@ -55,6 +55,41 @@ pub(crate) fn classify(d: &[u8]) -> Option<Datagram> {
     None
 }
 
+/// What a direction remembers: how many datagrams in a row had QUIC's
+/// short-header shape (form bit clear, fixed bit set), `u8::MAX` once one
+/// did not. A quarter of random first bytes look like that, so only a run
+/// on both sides counts ([`short_header_session`]), and only on a port
+/// profiled for QUIC (the alert rules check that).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Memory {
+    short_run: u8,
+}
+
+impl Memory {
+    pub(crate) const fn new() -> Self {
+        Memory { short_run: 0 }
+    }
+}
+
+/// Runs for every datagram of a UDP flow.
+pub(crate) fn observe(d: &[u8], mem: &mut Memory) {
+    let run = mem.short_run;
+    mem.short_run = match d.first() {
+        Some(b) if b & 0xc0 == 0x40 && run != u8::MAX => run.saturating_add(1).min(254),
+        // Long headers (the handshake) keep the run going.
+        Some(b) if b & 0x80 != 0 && run != u8::MAX => run,
+        _ => u8::MAX,
+    };
+}
+
+/// Both directions kept QUIC's short-header shape for at least two
+/// datagrams: a QUIC connection picked up after its handshake. Random
+/// datagrams pass with probability ~(1/4)^4.
+pub(crate) fn short_header_session(a: &Memory, b: &Memory) -> bool {
+    let run = |m: &Memory| (2..u8::MAX).contains(&m.short_run);
+    run(a) && run(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,17 +4,18 @@
 //! number a little ahead. SRTP keeps the header in the clear, so it is
 //! recognized the same way; its keys come from DTLS-SRTP or signaling.
 
-use super::be16;
+use super::{be16, Datagram, Facts};
+use crate::verdict::Protocol;
 
 /// RTP header fields needed for confirmation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct RtpHeader {
-    pub ssrc: u32,
-    pub seq: u16,
+struct RtpHeader {
+    ssrc: u32,
+    seq: u16,
 }
 
 /// Parses an RTP (not RTCP) header.
-pub(crate) fn header(d: &[u8]) -> Option<RtpHeader> {
+fn header(d: &[u8]) -> Option<RtpHeader> {
     if d.len() < 12 || d[0] >> 6 != 2 {
         return None;
     }
@@ -34,14 +35,74 @@ pub(crate) fn header(d: &[u8]) -> Option<RtpHeader> {
 }
 
 /// Whether `next` continues the stream `prev` started.
-pub(crate) fn continues(prev: RtpHeader, next: RtpHeader) -> bool {
+fn continues(prev: RtpHeader, next: RtpHeader) -> bool {
     prev.ssrc == next.ssrc && next.seq.wrapping_sub(prev.seq).wrapping_sub(1) < 64
+}
+
+/// What a direction remembers: the last RTP header seen, for confirmation
+/// by the next one.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Memory {
+    ssrc: u32,
+    seq: u16,
+    has: bool,
+}
+
+impl Memory {
+    pub(crate) const fn new() -> Self {
+        Memory {
+            ssrc: 0,
+            seq: 0,
+            has: false,
+        }
+    }
+}
+
+/// What [`observe`] made of a datagram.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Observed {
+    /// The datagram continues the RTP stream the last one started: the
+    /// flow is RTP.
+    pub names: bool,
+    /// The flow is RTP and the datagram has an RTP header.
+    pub framed: bool,
+}
+
+/// Runs for every datagram of a UDP flow (`known`: the flow's protocol so
+/// far): one datagram cannot tell RTP from noise (a quarter of random first
+/// bytes have version 2), two of one stream can. Random datagrams pass as a
+/// pair with probability ~1/4 · 1/4 · 2^-32 (the SSRC) · 64/65536.
+pub(crate) fn observe(d: &[u8], mem: &mut Memory, known: Option<Protocol>) -> Observed {
+    let this = header(d);
+    let names = match (mem.has, this, known) {
+        (true, Some(next), None) => continues(
+            RtpHeader {
+                ssrc: mem.ssrc,
+                seq: mem.seq,
+            },
+            next,
+        ),
+        _ => false,
+    };
+    if let Some(h) = this {
+        (mem.ssrc, mem.seq, mem.has) = (h.ssrc, h.seq, true);
+    }
+    let rtp = names || known == Some(Protocol::Rtp);
+    Observed {
+        names,
+        framed: rtp && this.is_some(),
+    }
+}
+
+/// RTCP alone: a compound packet whose lengths add up, see [`is_rtcp`].
+pub(crate) fn rtcp(d: &[u8]) -> Option<Datagram> {
+    is_rtcp(d).then_some(Datagram::new(Protocol::Rtp, Facts::FRAMING))
 }
 
 /// Whether `d` is an RTCP compound packet: every packet version 2 with a
 /// known type (SR, RR, SDES, BYE, APP, RTPFB, PSFB, XR), and the lengths add
 /// up to the datagram exactly.
-pub(crate) fn is_rtcp(d: &[u8]) -> bool {
+fn is_rtcp(d: &[u8]) -> bool {
     let mut at = 0;
     while at < d.len() {
         let (Some(&b0), Some(&pt), Some(words)) = (d.get(at), d.get(at + 1), be16(d, at + 2))

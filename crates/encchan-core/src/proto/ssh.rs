@@ -6,7 +6,7 @@
 //! skips bodies by arithmetic. After NEWKEYS even the lengths may be
 //! encrypted, so it stops.
 
-use super::{Broken, Facts};
+use super::{Broken, Facts, Step, Walk, Walker};
 use crate::verdict::MalformReason;
 
 const MSG_KEXINIT: u8 = 20;
@@ -18,9 +18,9 @@ const MAX_PACKET: u32 = 256 * 1024;
 /// other lines first, which we allow up to this many bytes in all.
 const MAX_BANNER: u16 = 1024;
 
-/// Whether `b` starts an SSH version banner.
-pub(crate) fn starts_banner(b: &[u8]) -> bool {
-    b.starts_with(b"SSH-")
+/// The stream probe: an SSH version banner.
+pub(crate) fn probe(w: &[u8], _complete: bool) -> Option<Walker> {
+    w.starts_with(b"SSH-").then(|| SshWalker::new().into())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +32,7 @@ enum Phase {
     Done,
 }
 
-/// Streaming SSH walker for one direction. 12 bytes.
+/// Streaming SSH walker for one direction. 16 bytes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SshWalker {
     phase: Phase,
@@ -40,6 +40,17 @@ pub(crate) struct SshWalker {
     header: [u8; 6],
     banner_len: u16,
     body_left: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<SshWalker>() == 16);
+
+impl Walk for SshWalker {
+    fn walk(&mut self, data: &[u8], offset: u64, facts: &mut Facts) -> Step {
+        match self.feed(data, offset, facts) {
+            Ok(()) => Step::explain(data.len()),
+            Err(b) => Step::broken(b, offset, false),
+        }
+    }
 }
 
 impl SshWalker {

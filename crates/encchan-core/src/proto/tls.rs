@@ -7,8 +7,12 @@
 //! message bodies are skipped by arithmetic, so after the handshake the cost is
 //! one header per record. A record that breaks the framing rules stops the
 //! walker and is reported with its stream offset.
+//!
+//! A stream that opens with a hello is explained by it; TLS records that
+//! open with anything else are walked (their framing is evidence) but
+//! measured: records with no handshake are a costume.
 
-use super::{Broken, Facts};
+use super::{Broken, Facts, Step, Unknown, Walk, Walker};
 use crate::verdict::MalformReason;
 
 const CHANGE_CIPHER_SPEC: u8 = 20;
@@ -75,6 +79,18 @@ pub(crate) fn starts_hello(b: &[u8]) -> bool {
         && matches!(b.get(5), Some(&(CLIENT_HELLO | SERVER_HELLO)))
 }
 
+/// The stream probe: an SSLv2-format hello, or a TLS record.
+pub(crate) fn probe(w: &[u8], _complete: bool) -> Option<Walker> {
+    if let Some(total) = sslv2_client_hello(w).or_else(|| sslv2_server_hello(w)) {
+        return Some(TlsWalker::after_sslv2_hello(total).into());
+    }
+    starts_record(w).then(|| {
+        let mut walker = TlsWalker::new();
+        walker.measure = !starts_hello(w);
+        walker.into()
+    })
+}
+
 /// Whether `b` starts a TLS handshake: a handshake record holding a
 /// ClientHello (or an SSLv2-format ClientHello).
 pub fn looks_like_tls(b: &[u8]) -> bool {
@@ -110,9 +126,20 @@ pub(crate) struct Negotiated {
     pub cipher_suite: u16,
 }
 
-/// Streaming TLS walker for one direction. 20 bytes.
+/// Streaming TLS walker for one direction. 28 bytes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TlsWalker {
+    /// What the ServerHello negotiated (zero until read).
+    neg: Negotiated,
+    /// The stream did not open with a hello: its bytes are measured.
+    measure: bool,
+    /// The stream opened with an SSLv2 hello, whose facts are set on the
+    /// first walk.
+    sslv2_hello: bool,
+    /// An alert record came after the keys were in use: a close_notify, as
+    /// far as can be told. If no record follows, the session ended and the
+    /// carrier took its stream back (FTP's CCC, RFC 4217).
+    closed: bool,
     /// Record header bytes read of the current record (0–5); each is checked
     /// as it arrives, so no header buffer is kept.
     header_len: u8,
@@ -140,6 +167,13 @@ pub(crate) struct TlsWalker {
 impl TlsWalker {
     pub(crate) const fn new() -> Self {
         TlsWalker {
+            neg: Negotiated {
+                version: 0,
+                cipher_suite: 0,
+            },
+            measure: false,
+            sslv2_hello: false,
+            closed: false,
             header_len: 0,
             record_type: 0,
             record_left: 0,
@@ -159,21 +193,37 @@ impl TlsWalker {
     /// A walker positioned inside an SSLv2-format hello (a ClientHello, or
     /// SSLv2's SERVER-HELLO) of `total` bytes (header included), which it
     /// skips whole. TLS records or SSLv2 records may follow.
-    pub(crate) fn after_sslv2_hello(total: u16, facts: &mut Facts) -> Self {
-        facts.set(Facts::HELLO | Facts::FRAMING);
+    pub(crate) fn after_sslv2_hello(total: u16) -> Self {
         TlsWalker {
             header_len: 5,
             record_type: SSLV2_HELLO,
             record_left: total,
             sslv2: true,
+            sslv2_hello: true,
             ..TlsWalker::new()
         }
+    }
+
+    /// What the ServerHello negotiated, once read.
+    pub(crate) fn negotiated(&self) -> Option<Negotiated> {
+        (self.neg.version != 0).then_some(self.neg)
     }
 
     /// Walks `data`, whose first byte is at stream offset `offset`.
     /// On a framing error returns the reason and the offset of the bad byte;
     /// the walker must not be fed again.
-    pub(crate) fn feed(
+    fn feed(&mut self, data: &[u8], offset: u64, facts: &mut Facts) -> Result<(), Broken> {
+        if self.sslv2_hello {
+            self.sslv2_hello = false;
+            facts.set(Facts::HELLO | Facts::FRAMING);
+        }
+        let mut neg = self.neg;
+        let r = self.records(data, offset, facts, &mut neg);
+        self.neg = neg;
+        r
+    }
+
+    fn records(
         &mut self,
         data: &[u8],
         offset: u64,
@@ -274,6 +324,7 @@ impl TlsWalker {
 
     fn start_record(&mut self, facts: &mut Facts) {
         facts.set(Facts::FRAMING);
+        self.closed = false;
         match self.record_type {
             CHANGE_CIPHER_SPEC => {
                 self.encrypted = true;
@@ -281,7 +332,10 @@ impl TlsWalker {
             }
             // SSLv2 after the hellos: the master key, then ciphertext.
             APPLICATION_DATA | SSLV2_RECORD => facts.set(Facts::KEYED),
-            ALERT => self.alert_level_next = true,
+            ALERT => {
+                self.alert_level_next = true;
+                self.closed = self.encrypted || facts.has(Facts::KEYED);
+            }
             _ => {}
         }
     }
@@ -454,6 +508,23 @@ impl TlsWalker {
     }
 }
 
+impl Walk for TlsWalker {
+    fn walk(&mut self, data: &[u8], offset: u64, facts: &mut Facts) -> Step {
+        match self.feed(data, offset, facts) {
+            Ok(()) if self.measure => Step::measure(data.len()),
+            Ok(()) => Step::explain(data.len()),
+            // After the session's closing alert, bytes that are no record
+            // are not TLS's: sniffed afresh, measured if nothing is there.
+            Err((MalformReason::BadRecordType, at, _)) if self.closed => Step {
+                // The records before it keep their disposition.
+                measure: self.measure,
+                ..Step::hand_off((at - offset) as usize, Unknown::Measure)
+            },
+            Err(b) => Step::broken(b, offset, self.measure),
+        }
+    }
+}
+
 /// Handshake message types of SSLv3 – TLS 1.3 and DTLS (IANA registry).
 fn known_handshake_type(t: u8) -> bool {
     matches!(t, 0..=6 | 8 | 11..=17 | 20..=25 | 67 | 254)
@@ -496,15 +567,14 @@ mod tests {
     fn walk(bytes: &[u8], step: usize) -> (Result<(), Broken>, Facts, Negotiated) {
         let mut w = TlsWalker::new();
         let mut facts = Facts::default();
-        let mut neg = Negotiated::default();
         let mut off = 0;
         for chunk in bytes.chunks(step) {
-            if let Err(e) = w.feed(chunk, off, &mut facts, &mut neg) {
-                return (Err(e), facts, neg);
+            if let Err(e) = w.feed(chunk, off, &mut facts) {
+                return (Err(e), facts, w.neg);
             }
             off += chunk.len() as u64;
         }
-        (Ok(()), facts, neg)
+        (Ok(()), facts, w.neg)
     }
 
     #[test]
@@ -569,12 +639,11 @@ mod tests {
         assert_eq!(sslv2_server_hello(stream), Some(13));
         for step in [1, 5, 26] {
             let mut facts = Facts::EMPTY;
-            let mut w = TlsWalker::after_sslv2_hello(13, &mut facts);
-            let mut neg = Negotiated::default();
+            let mut w = TlsWalker::after_sslv2_hello(13);
             // The walker skips the hello from its first byte on.
             let mut off = 0;
             for chunk in stream.chunks(step) {
-                w.feed(chunk, off as u64, &mut facts, &mut neg)
+                w.feed(chunk, off as u64, &mut facts)
                     .unwrap_or_else(|e| panic!("step {step}: {e:?}"));
                 off += chunk.len();
             }

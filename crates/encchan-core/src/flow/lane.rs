@@ -1,0 +1,448 @@
+//! One direction of a flow: its byte statistics and the layers its stream
+//! is read in (see [`crate::proto`] for the walker interface).
+//!
+//! A TCP direction starts by sniffing its outer layer. A walker that hands
+//! the stream over starts an inner layer, sniffed afresh at the offset
+//! where it begins; there is at most one inner layer (an inner walker that
+//! hands over again replaces it). The statistics see only the bytes a
+//! step measures, in stream order, so they stay chunking-invariant.
+
+use crate::config::Config;
+use crate::format;
+use crate::proto::{self, DatagramMemory, Facts, Next, Unknown, Walk, Walker, SNIFF};
+use crate::stats::ByteStats;
+use crate::verdict::{MalformReason, Protocol, Span};
+
+/// A layer's first bytes, waiting until the probes can judge them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sniff {
+    window: [u8; SNIFF],
+    len: u8,
+    /// What the bytes are if no probe recognizes them.
+    unknown: Unknown,
+}
+
+impl Sniff {
+    const fn new(unknown: Unknown) -> Self {
+        Sniff {
+            window: [0; SNIFF],
+            len: 0,
+            unknown,
+        }
+    }
+}
+
+/// What reads a direction's current layer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Stage {
+    /// The layer's first bytes are being collected.
+    Sniff(Sniff),
+    /// A protocol's walker reads the layer.
+    Walk(Walker),
+    /// Nothing walks the rest of the layer: it is measured or explained as
+    /// a whole. A walker whose framing broke (`broke`) is kept for what it
+    /// read (the TLS parameters).
+    Rest {
+        measure: bool,
+        broke: Option<(MalformReason, u32)>,
+        walker: Option<Walker>,
+    },
+    /// UDP: datagrams are judged one by one.
+    Datagrams(DatagramMemory),
+}
+
+// Lane flags.
+/// The stream has lost bytes: offsets after this are not stream offsets.
+const GAP: u8 = 1;
+/// Inspection ended (the stream reached the inspection budget).
+const DONE: u8 = 2;
+/// A recognized protocol explained bytes, which the statistics skipped.
+const EXPLAINED: u8 = 4;
+/// The current layer is an inner stream.
+const INNER: u8 = 8;
+
+/// Offsets are kept in 32 bits: inspection ends within the budget (≤ 64
+/// KiB), and nothing after it is walked or measured.
+const NO_SPAN: u32 = u32::MAX;
+
+/// One direction. 172 bytes: statistics 72, the stage (the sniff window or
+/// a walker) 68, the payload count 8, the measured spans 16, where the
+/// current layer starts 4, facts, format, flags and the current layer's
+/// protocol 4.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lane {
+    /// Payload bytes seen, after inspection too (two halves of a u64, so
+    /// that the lane aligns to 4 and packs tight).
+    bytes: [u32; 2],
+    pub stats: ByteStats,
+    pub stage: Stage,
+    /// The measured spans of the outer and the inner layer, `[start, end)`.
+    spans: [[u32; 2]; 2],
+    /// The stream offset where the current layer starts.
+    layer_start: u32,
+    pub facts: Facts,
+    /// `Format` code recognized at the start of the innermost stream, 0 if
+    /// none.
+    pub format: u8,
+    flags: u8,
+    /// The protocol this direction's current layer was recognized as (its
+    /// flow's name for the layer may come from the other direction).
+    protocol: u8,
+}
+
+impl Lane {
+    pub const fn new(udp: bool) -> Self {
+        Lane {
+            bytes: [0, 0],
+            stats: ByteStats::new(),
+            stage: if udp {
+                Stage::Datagrams(DatagramMemory {
+                    rtp: proto::rtp::Memory::new(),
+                    quic: proto::quic::Memory::new(),
+                    openvpn: proto::openvpn::Memory::new(),
+                    repeats: proto::Repeats::new(),
+                })
+            } else {
+                Stage::Sniff(Sniff::new(Unknown::Measure))
+            },
+            spans: [[NO_SPAN, 0]; 2],
+            layer_start: 0,
+            facts: Facts::EMPTY,
+            format: 0,
+            flags: 0,
+            protocol: 0,
+        }
+    }
+
+    #[inline]
+    pub fn bytes(&self) -> u64 {
+        (self.bytes[1] as u64) << 32 | self.bytes[0] as u64
+    }
+
+    #[inline]
+    pub fn count(&mut self, len: u64) {
+        let b = self.bytes().saturating_add(len);
+        self.bytes = [b as u32, (b >> 32) as u32];
+    }
+
+    pub fn done(&self) -> bool {
+        self.flags & DONE != 0
+    }
+
+    pub fn gap_seen(&self) -> bool {
+        self.flags & GAP != 0
+    }
+
+    pub fn explained(&self) -> bool {
+        self.flags & EXPLAINED != 0
+    }
+
+    /// The layer the direction reads now: 0 outer, 1 inner.
+    pub fn layer(&self) -> usize {
+        (self.flags & INNER != 0) as usize
+    }
+
+    /// Where the framing broke, and the protocol whose framing it was.
+    pub fn broke(&self) -> Option<(MalformReason, u64, Protocol)> {
+        match self.stage {
+            Stage::Rest {
+                broke: Some((r, at)),
+                ..
+            } => Some((r, at as u64, Protocol::from_code(self.protocol)?)),
+            _ => None,
+        }
+    }
+
+    /// The walker reading (or that read) the current layer.
+    pub fn walker(&self) -> Option<&Walker> {
+        match &self.stage {
+            Stage::Walk(w) => Some(w),
+            Stage::Rest { walker, .. } => walker.as_ref(),
+            _ => None,
+        }
+    }
+
+    pub fn spans(&self) -> [Option<Span>; 2] {
+        self.spans.map(|[start, end]| {
+            (start != NO_SPAN).then_some(Span {
+                start: start as u64,
+                end: end as u64,
+            })
+        })
+    }
+
+    /// The statistics take `data` (at stream `offset`) when a step measures
+    /// it, or when the configuration measures everything.
+    fn apply(&mut self, cfg: &Config, data: &[u8], offset: u64, measure: bool) {
+        if data.is_empty() {
+            return;
+        }
+        if !measure && !cfg.measure_known_protocols {
+            self.flags |= EXPLAINED;
+            return;
+        }
+        self.stats.update(data);
+        let span = &mut self.spans[self.layer()];
+        if span[0] == NO_SPAN {
+            span[0] = offset as u32;
+        }
+        span[1] = (offset + data.len() as u64) as u32;
+    }
+
+    /// Feeds the next in-order bytes of a TCP stream (`offset`: the stream
+    /// offset of `data[0]`, all within the inspection window). `names`
+    /// holds the flow's protocol per layer.
+    pub fn feed_stream(
+        &mut self,
+        cfg: &Config,
+        mut data: &[u8],
+        mut offset: u64,
+        names: &mut Names,
+    ) {
+        while !data.is_empty() {
+            let used = match &mut self.stage {
+                Stage::Sniff(s) => {
+                    let take = (SNIFF - s.len as usize).min(data.len());
+                    let at = s.len as usize;
+                    s.window[at..at + take].copy_from_slice(&data[..take]);
+                    s.len += take as u8;
+                    let full = s.len as usize == SNIFF;
+                    if full {
+                        self.decide(cfg, offset + take as u64, false, names);
+                    }
+                    take
+                }
+                Stage::Walk(_) => self.walk(cfg, data, offset, names),
+                Stage::Rest { measure, .. } => {
+                    let measure = *measure;
+                    self.apply(cfg, data, offset, measure);
+                    data.len()
+                }
+                Stage::Datagrams(_) => data.len(),
+            };
+            data = &data[used..];
+            offset += used as u64;
+        }
+    }
+
+    /// Runs the walker over `data` for one step; returns the bytes used.
+    fn walk(&mut self, cfg: &Config, data: &[u8], offset: u64, names: &mut Names) -> usize {
+        let Stage::Walk(mut walker) = self.stage else {
+            return 0;
+        };
+        let step = walker.walk(data, offset, &mut self.facts);
+        debug_assert!(step.len <= data.len());
+        debug_assert!(step.len > 0 || step.next != Next::Continue);
+        let len = step.len.min(data.len());
+        self.stage = Stage::Walk(walker);
+        self.apply(cfg, &data[..len], offset, step.measure);
+        let end = offset + len as u64;
+        match step.next {
+            Next::Continue => {}
+            Next::Broken(reason, at) => self.break_at(reason, at, Some(walker)),
+            Next::Inner(unknown) => {
+                // A walker that read a TLS record's first bytes where a
+                // message should be gives them back: the inner stream
+                // starts with them.
+                let held: &[u8] = match &walker {
+                    Walker::Frames(f) => f.held(),
+                    _ => &[],
+                };
+                let start = end - held.len() as u64;
+                if start <= self.layer_start as u64 {
+                    // Handed over where the layer began: the probe took
+                    // bytes the walker does not. Sniffing them again would
+                    // find the same walker; the framing is broken instead.
+                    self.break_at(MalformReason::BadMessage, start, Some(walker));
+                    return len;
+                }
+                let mut sniff = Sniff::new(unknown);
+                sniff.window[..held.len()].copy_from_slice(held);
+                sniff.len = held.len() as u8;
+                self.stage = Stage::Sniff(sniff);
+                self.enter_inner(start);
+            }
+            Next::Switch(protocol, inner) => {
+                self.enter_inner(end);
+                self.start_layer(protocol, inner, names);
+            }
+        }
+        len
+    }
+
+    /// A carrier handed its stream over at `start`. The inner stream's
+    /// facts are its own; a handover inside it (a TLS session that ended)
+    /// keeps what it showed.
+    fn enter_inner(&mut self, start: u64) {
+        if self.flags & INNER == 0 {
+            self.facts = Facts::EMPTY;
+        }
+        self.flags |= INNER;
+        self.layer_start = start as u32;
+    }
+
+    /// The current layer is `protocol`, read by `walker`.
+    fn start_layer(&mut self, protocol: Protocol, walker: Walker, names: &mut Names) {
+        names.set(self.layer(), protocol);
+        self.protocol = protocol as u8;
+        self.stage = Stage::Walk(walker);
+    }
+
+    /// The current layer's framing broke at `at`: the rest is measured.
+    fn break_at(&mut self, reason: MalformReason, at: u64, walker: Option<Walker>) {
+        self.stage = Stage::Rest {
+            measure: true,
+            broke: Some((reason, at.min(u32::MAX as u64) as u32)),
+            walker,
+        };
+    }
+
+    /// The sniff window is full, or no more bytes will come (`complete`):
+    /// name the layer's protocol and walk the window, or settle what the
+    /// bytes are. `end` is the stream offset just past the window.
+    fn decide(&mut self, cfg: &Config, end: u64, complete: bool, names: &mut Names) {
+        let Stage::Sniff(s) = self.stage else {
+            return;
+        };
+        let window = &s.window[..s.len as usize];
+        let start = end - window.len() as u64;
+        self.layer_start = start as u32;
+        if let Some((protocol, walker)) = proto::sniff(window, complete) {
+            if self.layer() == 1 && protocol as u8 == self.protocol {
+                // The carrier itself goes on (an upgrade was refused: the
+                // next request, a startup message after a refused SSL
+                // request): no inner stream.
+                self.flags &= !INNER;
+            }
+            self.start_layer(protocol, walker, names);
+            // The window's bytes are the walker's first.
+            self.feed_stream(cfg, window, start, names);
+            return;
+        }
+        match s.unknown {
+            Unknown::Measure => {
+                self.format = format::detect(&window[..window.len().min(format::PREFIX)])
+                    .map_or(0, |f| f as u8);
+                if self.layer() == 1 {
+                    self.protocol = 0;
+                }
+                self.stage = Stage::Rest {
+                    measure: true,
+                    broke: None,
+                    walker: None,
+                };
+            }
+            // Not an inner stream after all: the carrier's content, or its
+            // framing broke where the stream was handed over.
+            Unknown::Explain => {
+                self.flags &= !INNER;
+                self.stage = Stage::Rest {
+                    measure: false,
+                    broke: None,
+                    walker: None,
+                };
+            }
+            Unknown::Broken(reason) => {
+                self.flags &= !INNER;
+                self.break_at(reason, start, None);
+            }
+        }
+        let window = s.window;
+        let n = s.len as usize;
+        self.feed_stream(cfg, &window[..n], start, names);
+    }
+
+    /// Runs what waits for more bytes as if the stream ended here.
+    pub fn settle(&mut self, cfg: &Config, names: &mut Names) {
+        // Judging a window may hand over to an inner stream, whose window
+        // then holds the rest (fewer bytes each time: a hand-over consumes
+        // at least one).
+        while let Stage::Sniff(s) = self.stage {
+            if s.len == 0 {
+                // Handed over, and nothing came: there is no inner stream.
+                self.flags &= !INNER;
+                return;
+            }
+            let end = self.inspected_end(cfg);
+            self.decide(cfg, end, true, names);
+        }
+    }
+
+    /// The stream offset just past the last inspected byte.
+    fn inspected_end(&self, cfg: &Config) -> u64 {
+        self.bytes().min(cfg.inspect_budget as u64)
+    }
+
+    /// Inspection of this direction ended: settle it.
+    pub fn finish_inspection(&mut self, cfg: &Config, names: &mut Names) {
+        self.settle(cfg, names);
+        self.flags |= DONE;
+    }
+
+    /// `len` bytes of the stream are missing: walkers cannot resynchronize.
+    /// Bytes waiting in a sniff window are judged as the layer's whole
+    /// start; a walker's layer keeps its disposition (explained if it
+    /// explained anything).
+    pub fn gap(&mut self, cfg: &Config, names: &mut Names) {
+        // What the window holds is all the layer will show of its start.
+        self.settle(cfg, names);
+        self.flags |= GAP;
+        match self.stage {
+            // Nothing came before the gap: what follows is no stream start.
+            Stage::Sniff(_) => {
+                self.stage = Stage::Rest {
+                    measure: true,
+                    broke: None,
+                    walker: None,
+                }
+            }
+            Stage::Walk(w) => {
+                self.stage = Stage::Rest {
+                    measure: !self.explained(),
+                    broke: None,
+                    walker: Some(w),
+                }
+            }
+            Stage::Rest { .. } | Stage::Datagrams(_) => {}
+        }
+    }
+
+    /// The datagram memory of a UDP direction.
+    pub fn memory(&self) -> DatagramMemory {
+        match self.stage {
+            Stage::Datagrams(m) => m,
+            _ => DatagramMemory::default(),
+        }
+    }
+
+    pub fn set_memory(&mut self, m: DatagramMemory) {
+        if let Stage::Datagrams(old) = &mut self.stage {
+            *old = m;
+        }
+    }
+
+    /// A datagram's inspected bytes (`offset`: the payload bytes of the
+    /// direction before it): measured unless explained.
+    pub fn take_datagram(&mut self, cfg: &Config, inspected: &[u8], offset: u64, explained: bool) {
+        self.apply(cfg, inspected, offset, !explained);
+    }
+}
+
+/// The flow's protocol per layer, as codes (0: none yet).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Names(pub [u8; 2]);
+
+impl Names {
+    /// The first recognition names a layer; an FTP client's commands
+    /// correct a `220` greeting taken for SMTP.
+    pub fn set(&mut self, layer: usize, p: Protocol) {
+        let current = &mut self.0[layer];
+        if *current == 0 || (p == Protocol::Ftp && *current == Protocol::Smtp as u8) {
+            *current = p as u8;
+        }
+    }
+
+    pub fn get(&self, layer: usize) -> Option<Protocol> {
+        Protocol::from_code(self.0[layer])
+    }
+}
