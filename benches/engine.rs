@@ -95,7 +95,7 @@ fn flow_path(c: &mut Criterion) {
                 let mut flow = Flow::new(Transport::Tcp, 40000, 443, FlowStart::Observed, 0);
                 for (k, seg) in tls.chunks(1460).enumerate() {
                     flow.feed(&cfg, Direction::ToServer, seg, k as u64);
-                    if flow.is_dir_decided(Direction::ToServer) {
+                    if flow.is_dir_inspection_done(Direction::ToServer) {
                         break;
                     }
                 }
@@ -113,7 +113,7 @@ fn flow_path(c: &mut Criterion) {
         flow.feed(&cfg, Direction::ToServer, &data, k);
         flow.feed(&cfg, Direction::ToClient, &data, k);
     }
-    assert!(flow.is_decided());
+    assert!(flow.is_inspection_done());
     g.bench_function("1460", |b| {
         b.iter(|| flow.feed(&cfg, Direction::ToServer, black_box(&data), 9))
     });

@@ -11,11 +11,15 @@
 
 // Version of this ABI. Bumped on any incompatible change to a function or
 // struct below; hosts pass the version they were built against.
-#define ENCCHAN_ABI_VERSION 2
+#define ENCCHAN_ABI_VERSION 3
 
 // Feed result bit: the engine has stopped inspecting this flow; the host
 // may stop delivering payload and call `encchan_flow_account` instead.
-#define ENCCHAN_FEED_DECIDED 1
+#define ENCCHAN_FEED_INSPECTION_DONE 1
+
+// Feed result bit: something the alert rules read changed; the host
+// computes the verdict and publishes its `final_alerts`.
+#define ENCCHAN_FEED_NEWS 2
 
 // Direction values.
 #define ENCCHAN_DIR_TO_SERVER 0
@@ -37,7 +41,11 @@
 
 #define ENCCHAN_NONE_U64 UINT64_MAX
 
-// Alert bits of `EncchanVerdict.alerts` (bit n = alert n, see
+// For the `at_end_us` arguments: the verdict as of now, not as if the flow
+// ended.
+#define ENCCHAN_NOW UINT64_MAX
+
+// Alert bits of `EncchanVerdict.alerts` (bit n = alert code n, see
 // `encchan_alert_name`).
 #define ENCCHAN_ALERT_SYMMETRIC_ONLY (1 << 0)
 
@@ -53,15 +61,10 @@
 
 #define ENCCHAN_ALERT_TRAFFIC_ASYMMETRY (1 << 6)
 
-// Number of alert kinds.
-#define ENCCHAN_ALERT_COUNT 7
+#define ENCCHAN_ALERT_SSH_UNEXPECTED_PORT (1 << 7)
 
-// Which port profile `encchan_config_set_port` edits.
-typedef enum EncchanPortClass {
-  ENCCHAN_PORT_CLASS_TLS = 0,
-  ENCCHAN_PORT_CLASS_SSH = 1,
-  ENCCHAN_PORT_CLASS_PLAINTEXT = 2,
-} EncchanPortClass;
+// Number of alert kinds.
+#define ENCCHAN_ALERT_COUNT 8
 
 // Return codes: 0 or positive on success, negative on error.
 typedef enum EncchanStatus {
@@ -84,6 +87,12 @@ typedef enum EncchanStatus {
 
 // Opaque engine configuration.
 typedef struct EncchanConfig EncchanConfig;
+
+// A range of stream offsets; `start` is `ENCCHAN_NONE_U64` when unused.
+typedef struct EncchanSpan {
+  uint64_t start;
+  uint64_t end;
+} EncchanSpan;
 
 // Byte statistics of one direction (or one buffer).
 typedef struct EncchanDirReport {
@@ -114,18 +123,25 @@ typedef struct EncchanDirReport {
   // Format code (`encchan_format_name`), or `ENCCHAN_NONE_U8`.
   uint8_t format;
   // Stream offset where inspection ended, or `ENCCHAN_NONE_U64`.
-  uint64_t decided_after;
+  uint64_t inspection_end;
   // Bytes outside printable ASCII, their collision entropy (at most
-  // log2 158 ≈ 7.3), and whether they alone pass the entropy test:
-  // ciphertext under printable padding or interleaved text.
+  // log2 158 ≈ 7.3), and whether they alone pass the entropy test;
+  // `printable_cover`: only they did (ciphertext under printable text).
   uint32_t binary_bytes;
   float binary_entropy;
   bool binary_high_entropy;
+  bool printable_cover;
   // A recognized protocol explained bytes of this direction and the
-  // statistics skipped them; they measured `inspected` bytes from stream
-  // offset `measured_from` (TCP: 0, or where the framing broke).
+  // statistics skipped them.
   bool explained;
-  uint64_t measured_from;
+  // The measured spans of the outer stream and of an inner stream.
+  struct EncchanSpan spans[2];
+  // Where a protocol's framing broke: protocol, reason code
+  // (`encchan_reason_name`) and offset; `ENCCHAN_NONE_U8` protocol when
+  // it did not.
+  uint8_t broke_protocol;
+  uint8_t broke_reason;
+  uint64_t broke_at;
 } EncchanDirReport;
 
 // Why the alerts were raised.
@@ -151,14 +167,22 @@ typedef struct EncchanEvidence {
 
 // A flow's verdict.
 typedef struct EncchanVerdict {
-  // Protocol code (`encchan_protocol_name`), or `ENCCHAN_NONE_U8`.
+  // Protocol code of the innermost stream (`encchan_protocol_name`), or
+  // `ENCCHAN_NONE_U8`; the carrier that handed it over, or
+  // `ENCCHAN_NONE_U8`.
   uint8_t protocol;
+  uint8_t carrier;
   // Content code (`encchan_content_name`).
   uint8_t content;
-  // `ENCCHAN_ALERT_*` bits.
+  // `ENCCHAN_ALERT_*` bits raised, and those that are final: what a host
+  // publishes while the flow goes on (at its end all are final).
   uint32_t alerts;
+  uint32_t final_alerts;
   bool key_exchange_complete;
-  bool decided;
+  // The engine stopped inspecting payload.
+  bool inspection_done;
+  // The verdict is the flow's last (it ended, or is judged as if).
+  bool ended;
   // Negotiated TLS version and cipher suite, or 0.
   uint16_t tls_version;
   uint16_t tls_cipher_suite;
@@ -168,6 +192,21 @@ typedef struct EncchanVerdict {
   struct EncchanDirReport dirs[2];
   struct EncchanEvidence evidence;
 } EncchanVerdict;
+
+// Callbacks the serializer writes a verdict through. `key` is NULL for the
+// items of an array; strings are NUL-terminated and valid for the call
+// only. Every callback must be set.
+typedef struct EncchanSink {
+  void *ctx;
+  void (*open_object)(void *ctx, const char *key);
+  void (*open_array)(void *ctx, const char *key);
+  void (*close)(void *ctx);
+  void (*string)(void *ctx, const char *key, const char *value);
+  void (*uint)(void *ctx, const char *key, uint64_t value);
+  void (*number)(void *ctx, const char *key, double value);
+  void (*boolean)(void *ctx, const char *key, bool value);
+  void (*null)(void *ctx, const char *key);
+} EncchanSink;
 
 #ifdef __cplusplus
 extern "C" {
@@ -183,37 +222,24 @@ int encchan_config_new(uint32_t abi_version, struct EncchanConfig **out);
 // Frees a configuration from `encchan_config_new`. NULL is ignored.
 void encchan_config_free(struct EncchanConfig *cfg);
 
-// Entropy threshold, bits per byte, in (0, 8]. Default 7.5.
-int encchan_config_set_entropy_threshold(struct EncchanConfig *cfg, float bits);
+// Sets knob `name` (see `encchan_knob_name`) from its text `value`:
+// numbers, `true`/`false`, seconds, comma-separated ports. The change is
+// kept only if the whole configuration stays valid. On failure returns
+// `ENCCHAN_STATUS_ERR_ARG` and writes why into `err` (`err_len` bytes,
+// NUL-terminated, cut to fit; `err` may be NULL with `err_len` 0).
+int encchan_config_set(struct EncchanConfig *cfg,
+                       const char *name,
+                       const char *value,
+                       char *err,
+                       size_t err_len);
 
-// Bytes a direction needs before its entropy counts. Default 32.
-int encchan_config_set_min_payload(struct EncchanConfig *cfg, uint32_t bytes);
+// Writes the current value of knob `name` as text `encchan_config_set`
+// takes. Returns the length the text needs without the NUL (call again
+// with a bigger buffer when it is `>= len`), or a negative error.
+int encchan_config_get(const struct EncchanConfig *cfg, const char *name, char *buf, size_t len);
 
-// Bytes inspected per direction, in [64, 65536]. Default 4096.
-int encchan_config_set_inspect_budget(struct EncchanConfig *cfg, uint32_t bytes);
-
-// Handshake timeout in microseconds. Default 10 s.
-int encchan_config_set_handshake_timeout_us(struct EncchanConfig *cfg, uint64_t us);
-
-// Client/server byte ratio for `traffic_asymmetry`, ≥ 1. Default 10.
-int encchan_config_set_asymmetry_ratio(struct EncchanConfig *cfg, float ratio);
-
-// Client bytes before `traffic_asymmetry` is considered. Default 1 MiB.
-int encchan_config_set_volume_threshold(struct EncchanConfig *cfg, uint64_t bytes);
-
-// Whether the statistics also measure bytes a recognized protocol
-// explains (TLS after its hello, HTTP …). Default false: they could change
-// no alert, and skipping them is most of the engine's cost saved.
-int encchan_config_set_measure_known_protocols(struct EncchanConfig *cfg, bool measure);
-
-// Adds (`expected` true) or removes a server port from a profile.
-int encchan_config_set_port(struct EncchanConfig *cfg,
-                            enum EncchanPortClass class_,
-                            uint16_t port,
-                            bool expected);
-
-// Empties a port profile (to replace the defaults).
-int encchan_config_clear_ports(struct EncchanConfig *cfg, enum EncchanPortClass class_);
+// Number of knobs (`encchan_knob_name` takes 0 to this − 1).
+uint32_t encchan_knob_count(void);
 
 // Bytes of memory one flow needs.
 size_t encchan_state_size(void);
@@ -236,8 +262,9 @@ int encchan_flow_init(uint8_t *state,
 int encchan_flow_clear(uint8_t *state, size_t len);
 
 // Feeds payload of direction `dir` (in-order TCP stream bytes, or one UDP
-// datagram). Returns `ENCCHAN_FEED_DECIDED` when the engine no longer needs
-// payload, 0 otherwise, or a negative error.
+// datagram). Returns `ENCCHAN_FEED_*` bits (`INSPECTION_DONE`: the engine
+// no longer needs payload; `NEWS`: compute the verdict and publish its
+// final alerts), or a negative error.
 int encchan_flow_feed(const struct EncchanConfig *cfg,
                       uint8_t *state,
                       size_t len,
@@ -246,7 +273,7 @@ int encchan_flow_feed(const struct EncchanConfig *cfg,
                       size_t data_len,
                       uint64_t ts_us);
 
-// Counts `bytes` of payload without inspecting it (after a decision).
+// Counts `bytes` of payload without inspecting it (after inspection ended).
 int encchan_flow_account(uint8_t *state, size_t len, uint8_t dir, uint64_t bytes, uint64_t ts_us);
 
 // Reports `bytes` missing from `dir`'s TCP stream.
@@ -263,20 +290,31 @@ int encchan_flow_finish(const struct EncchanConfig *cfg,
                         size_t len,
                         uint64_t ts_us);
 
-// Whether the engine has decided (1), not yet (0), or an error.
-int encchan_flow_is_decided(const uint8_t *state, size_t len);
+// Whether the engine has stopped inspecting the flow (1), not yet (0), or
+// an error.
+int encchan_flow_inspection_done(const uint8_t *state, size_t len);
 
 // Whether the engine has finished inspecting direction `dir` (1), not yet
 // (0), or an error. Further payload of a finished direction is only
 // counted: hosts may stop reassembling it and pass its byte counts to
 // `encchan_flow_account`.
-int encchan_flow_dir_decided(const uint8_t *state, size_t len, uint8_t dir);
+int encchan_flow_dir_inspection_done(const uint8_t *state, size_t len, uint8_t dir);
 
 // Copies the flow's verdict into `out`.
 int encchan_flow_verdict(const struct EncchanConfig *cfg,
                          const uint8_t *state,
                          size_t len,
                          struct EncchanVerdict *out);
+
+// Copies into `out` the verdict the flow would have if it ended at
+// `ts_us` (`ENCCHAN_NOW`: as of now), without ending it: what a host
+// publishes on a closing packet, while packets can still carry it to
+// rules. The flow state is not changed.
+int encchan_flow_verdict_at_end(const struct EncchanConfig *cfg,
+                                const uint8_t *state,
+                                size_t len,
+                                uint64_t ts_us,
+                                struct EncchanVerdict *out);
 
 // Byte statistics of one buffer, computed exactly as the engine computes
 // them for a stream of these bytes (at most 65536 are used).
@@ -296,7 +334,10 @@ double encchan_shannon_entropy(const uint8_t *data, size_t len);
 // Whether the buffer starts a TLS handshake (a ClientHello record).
 bool encchan_looks_like_tls(const uint8_t *data, size_t len);
 
-// Name of alert bit `bit` (0–6), e.g. "symmetric_only"; "" if unknown.
+// Text of a status code.
+const char *encchan_strerror(int status);
+
+// Name of alert bit `bit`, e.g. "symmetric_only"; "" if unknown.
 const char *encchan_alert_name(uint32_t bit);
 
 // Name of a protocol code, e.g. "tls"; "" if none.
@@ -308,23 +349,52 @@ const char *encchan_content_name(uint8_t code);
 // Name of a format code, e.g. "gzip"; "" if none.
 const char *encchan_format_name(uint8_t code);
 
-// Name of a handshake malformation reason code; "" if none.
+// Name of a framing-break reason code; "" if none.
 const char *encchan_reason_name(uint8_t code);
 
 // Name of an encoding code ("raw", "base64", "base32", "hex").
 const char *encchan_encoding_name(uint8_t code);
 
-// Writes the evidence of alert bit `bit` of `verdict` as one line of
-// `key=value` text into `buf` (`len` bytes, NUL-terminated, cut to fit).
-// Returns the length the whole text needs without the NUL (call again with
-// a bigger buffer if it is `>= len`), or a negative error.
-int encchan_evidence_text(const struct EncchanVerdict *verdict,
-                          uint32_t bit,
-                          char *buf,
-                          size_t len);
+// Name of knob `i` (0 to `encchan_knob_count()` − 1), e.g.
+// "entropy_threshold", "ports.tls"; "" past the end.
+const char *encchan_knob_name(uint32_t i);
 
-// Text of a status code.
-const char *encchan_strerror(int status);
+// The Zeek option that sets knob `i` (without the `EncChan::` module), e.g.
+// "EntropyThreshold"; "" past the end.
+const char *encchan_knob_zeek_option(uint32_t i);
+
+// Writes the flow's verdict (as of now, or with `at_end_us` a timestamp
+// as if the flow ended then: see `encchan_flow_verdict_at_end`) through
+// `sink`, as the members of an object the host has opened: the fields of
+// the NDJSON contract (protocol, content, alerts, evidence, bytes …).
+int encchan_flow_report(const struct EncchanConfig *cfg,
+                        const uint8_t *state,
+                        size_t len,
+                        uint64_t at_end_us,
+                        const struct EncchanSink *sink);
+
+// Writes the flow's verdict as one JSON object (`{...}`, the same fields
+// as `encchan_flow_report`) into `buf` (`len` bytes, NUL-terminated, cut
+// to fit). Returns the length the whole text needs without the NUL (call
+// again with a bigger buffer when it is `>= len`), or a negative error.
+int encchan_flow_report_json(const struct EncchanConfig *cfg,
+                             const uint8_t *state,
+                             size_t len,
+                             uint64_t at_end_us,
+                             char *buf,
+                             size_t buf_len);
+
+// Writes the evidence of alert bit `bit` of the flow's verdict (as of now,
+// or as if ended at `at_end_us`) as one line of `key=value` text into
+// `buf` (as `encchan_flow_report_json` does); "" when the alert is not
+// raised.
+int encchan_flow_evidence_text(const struct EncchanConfig *cfg,
+                               const uint8_t *state,
+                               size_t len,
+                               uint64_t at_end_us,
+                               uint32_t bit,
+                               char *buf,
+                               size_t buf_len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,6 +1,7 @@
 //! The C ABI with bad arguments: wrong sizes, misaligned or uninitialized
-//! state, NULL pointers, out-of-range directions, transports and knobs. Every
-//! call must return an error code, never crash.
+//! state, NULL pointers, out-of-range directions, transports, knob names and
+//! values, output buffers of any size. Every call must return an error code,
+//! never crash.
 #![no_main]
 
 use encchan::*;
@@ -22,11 +23,24 @@ fuzz_target!(|data: &[u8]| {
         };
         let rc = encchan_config_new(abi, &mut cfg);
         assert!(rc == 0 || rc == EncchanStatus::ErrAbi as i32);
-        let _ = encchan_config_set_entropy_threshold(
-            cfg,
-            f32::from_bits(u32::from_le_bytes([data[2], data[3], data[4], data[5]])),
-        );
-        let _ = encchan_config_set_inspect_budget(cfg, data[6] as u32 * 300);
+        // A knob by (fuzzed or real) name, with a fuzzed text value.
+        let knob = if data[2] & 1 == 0 {
+            std::ffi::CStr::from_ptr(encchan_knob_name(data[2] as u32 % (encchan_knob_count() + 1)))
+                .to_owned()
+        } else {
+            std::ffi::CString::new(data[..data.len().min(12)].iter().map(|&b| b.max(1)).collect::<Vec<u8>>())
+                .unwrap()
+        };
+        let value = std::ffi::CString::new(
+            data[3..data.len().min(24)].iter().map(|&b| b.max(1)).collect::<Vec<u8>>(),
+        )
+        .unwrap();
+        let mut err = [0 as std::ffi::c_char; 64];
+        let err_len = (data[4] as usize) % 65;
+        let rc = encchan_config_set(cfg, knob.as_ptr(), value.as_ptr(), err.as_mut_ptr(), err_len);
+        assert!(rc == 0 || rc < 0);
+        let mut got = [0 as std::ffi::c_char; 32];
+        let _ = encchan_config_get(cfg, knob.as_ptr(), got.as_mut_ptr(), (data[5] as usize) % 33);
         let mut mem = Mem([data[7]; 1024]);
         let size = (data[2] as usize * 4).min(1024);
         let offset = (data[3] & 7) as usize;
@@ -43,12 +57,17 @@ fuzz_target!(|data: &[u8]| {
             std::ptr::null()
         };
         let rc = encchan_flow_feed(cfg, state, size, data[6] % 3, ptr, payload.len(), 1);
-        assert!(rc >= -7 && rc <= ENCCHAN_FEED_DECIDED);
+        assert!((-7..=ENCCHAN_FEED_INSPECTION_DONE | ENCCHAN_FEED_NEWS).contains(&rc));
         let _ = encchan_flow_gap(cfg, state, size, data[7] % 3, 5, 2);
         let _ = encchan_flow_account(state, size, data[7] % 3, 5, 2);
         let _ = encchan_flow_finish(cfg, state, size, 3);
         let mut v = EncchanVerdict::default();
         let _ = encchan_flow_verdict(cfg, state, size, &mut v);
+        let _ = encchan_flow_verdict_at_end(cfg, state, size, 4, &mut v);
+        let mut text = [0 as std::ffi::c_char; 512];
+        let text_len = (data[7] as usize) * 2 % 513;
+        let _ = encchan_flow_report_json(cfg, state, size, ENCCHAN_NOW, text.as_mut_ptr(), text_len);
+        let _ = encchan_flow_evidence_text(cfg, state, size, 5, data[6] as u32 % 10, text.as_mut_ptr(), text_len);
         let mut s = EncchanDirReport::default();
         let _ = encchan_byte_stats(ptr, payload.len(), 7.5, &mut s);
         let _ = encchan_entropy(ptr, payload.len());

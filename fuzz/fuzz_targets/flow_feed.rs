@@ -1,9 +1,10 @@
 //! Arbitrary bytes, arbitrarily chunked, both directions, random timestamps,
 //! TCP or UDP, with gaps and accounting: the engine must not panic, its state
-//! never changes size, and feeding after the verdict changes only counters.
+//! never changes size, feeding after inspection ended changes only counters,
+//! and an alert once final is never taken back (what front ends publish).
 #![no_main]
 
-use encchan_core::{Config, Direction, Flow, FlowStart, Transport};
+use encchan_core::{AlertSet, Config, Direction, Flow, FlowStart, Transport};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -36,10 +37,11 @@ fuzz_target!(|data: &[u8]| {
             Direction::ToClient
         };
         ts = ts.wrapping_add((ctl >> 2) as u64 * 1_000_003);
+        let published = flow.verdict(&cfg).final_alerts;
         match ctl & 0b10 {
             0 => {
-                let decided = flow.is_decided();
-                let before = decided.then(|| flow.verdict(&cfg));
+                let done = flow.is_inspection_done();
+                let before = done.then(|| flow.verdict(&cfg));
                 flow.feed(&cfg, dir, chunk, ts);
                 if let Some(before) = before {
                     let after = flow.verdict(&cfg);
@@ -52,10 +54,21 @@ fuzz_target!(|data: &[u8]| {
             }
             _ => flow.gap(&cfg, dir, len as u64, ts),
         }
-        let _ = flow.verdict(&cfg);
+        let now = flow.verdict(&cfg);
+        assert_eq!(
+            now.alerts.and(published),
+            published,
+            "a final alert was taken back"
+        );
+        assert_eq!(now.final_alerts.without(now.alerts), AlertSet::EMPTY);
     }
+    let published = flow.verdict(&cfg).final_alerts;
+    let at_end = flow.verdict_at_end(&cfg, ts);
     flow.finish(&cfg, ts);
     let v = flow.verdict(&cfg);
+    assert_eq!(v, at_end, "the verdict as if ended is the verdict at the end");
+    assert_eq!(v.final_alerts, v.alerts, "at the end every alert is final");
+    assert_eq!(v.alerts.and(published), published, "a final alert was taken back");
     assert!(v
         .dirs
         .iter()

@@ -17,6 +17,10 @@ fn layouts_match_the_rust_side() {
         std::mem::size_of::<EncchanEvidence>(),
         std::mem::size_of::<encchan::EncchanEvidence>()
     );
+    assert_eq!(
+        std::mem::size_of::<EncchanSink>(),
+        std::mem::size_of::<encchan::EncchanSink>()
+    );
     assert_eq!(ENCCHAN_ABI_VERSION, encchan::ENCCHAN_ABI_VERSION);
 }
 
@@ -30,7 +34,13 @@ fn a_flow_through_the_c_abi() {
             EncchanStatus_ENCCHAN_STATUS_OK
         );
         assert_eq!(
-            encchan_config_set_entropy_threshold(cfg, 0.0),
+            encchan_config_set(
+                cfg,
+                c"entropy_threshold".as_ptr(),
+                c"0".as_ptr(),
+                std::ptr::null_mut(),
+                0
+            ),
             EncchanStatus_ENCCHAN_STATUS_ERR_ARG
         );
 

@@ -1,84 +1,64 @@
-//! `--config FILE`: the engine's knobs in TOML.
+//! `--config FILE`: the engine's knobs in TOML, by the names of the engine's
+//! knob table ([`encchan_core::knobs`]); `encchan knobs` prints them all
+//! with their defaults.
 //!
 //! ```toml
 //! entropy_threshold = 7.5      # bits per byte
-//! min_payload = 32             # bytes
 //! inspect_budget = 4096        # bytes per direction
 //! handshake_timeout = 10.0     # seconds
-//! asymmetry_ratio = 10.0
-//! volume_threshold = 1048576   # bytes
 //! measure_known_protocols = false
 //! [ports]
 //! tls = [443, 8443]            # each list replaces that default set
-//! ssh = [22]
-//! plaintext = [80, 25]
 //! ```
 
-use encchan_core::{Config, PortSet};
-use serde::Deserialize;
+use encchan_core::Config;
+use toml::Value;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    entropy_threshold: Option<f32>,
-    min_payload: Option<u32>,
-    inspect_budget: Option<u32>,
-    handshake_timeout: Option<f64>,
-    asymmetry_ratio: Option<f32>,
-    volume_threshold: Option<u64>,
-    measure_known_protocols: Option<bool>,
-    ports: Option<Ports>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Ports {
-    tls: Option<Vec<u16>>,
-    ssh: Option<Vec<u16>>,
-    plaintext: Option<Vec<u16>>,
+/// A TOML value as the text the engine's knob setter takes.
+fn knob_text(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::Integer(n) => n.to_string(),
+        Value::Float(x) => x.to_string(),
+        Value::Boolean(b) => b.to_string(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_integer().map(|n| n.to_string()))
+            .collect::<Option<Vec<_>>>()?
+            .join(","),
+        _ => return None,
+    })
 }
 
 /// Parses `text` over the defaults and validates the result.
 pub fn parse(text: &str) -> Result<Config, String> {
-    let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
     let mut cfg = Config::default();
-    if let Some(v) = file.entropy_threshold {
-        cfg.entropy_threshold = v;
-    }
-    if let Some(v) = file.min_payload {
-        cfg.min_payload = v;
-    }
-    if let Some(v) = file.inspect_budget {
-        cfg.inspect_budget = v;
-    }
-    if let Some(v) = file.handshake_timeout {
-        if !(v.is_finite() && v >= 0.0) {
-            return Err("handshake_timeout must be a non-negative number of seconds".into());
-        }
-        cfg.handshake_timeout_us = (v * 1e6) as u64;
-    }
-    if let Some(v) = file.asymmetry_ratio {
-        cfg.asymmetry_ratio = v;
-    }
-    if let Some(v) = file.volume_threshold {
-        cfg.volume_threshold = v;
-    }
-    if let Some(v) = file.measure_known_protocols {
-        cfg.measure_known_protocols = v;
-    }
-    if let Some(p) = file.ports {
-        if let Some(list) = p.tls {
-            cfg.ports.tls = PortSet::of(&list);
-        }
-        if let Some(list) = p.ssh {
-            cfg.ports.ssh = PortSet::of(&list);
-        }
-        if let Some(list) = p.plaintext {
-            cfg.ports.plaintext = PortSet::of(&list);
+    let mut set = |name: &str, v: &Value| -> Result<(), String> {
+        let text = knob_text(v).ok_or_else(|| format!("{name}: not a number, boolean or list"))?;
+        cfg.set_unchecked(name, &text)
+            .map_err(|e| e.for_knob(name).to_string())
+    };
+    for (key, value) in &table {
+        match (key.as_str(), value) {
+            ("ports", Value::Table(ports)) => {
+                for (class, list) in ports {
+                    set(&format!("ports.{class}"), list)?;
+                }
+            }
+            _ => set(key, value)?,
         }
     }
     cfg.validate().map_err(|e| e.to_string())?;
     Ok(cfg)
+}
+
+/// Every knob with its default, as a `--config` file.
+pub fn defaults() -> String {
+    let mut out = String::new();
+    Config::default()
+        .write_toml(&mut out)
+        .expect("writing to a String");
+    out
 }
 
 #[cfg(test)]
@@ -99,6 +79,13 @@ mod tests {
             .contains("entropy_threshold"));
         assert!(parse("no_such_knob = 1").is_err());
         assert_eq!(parse("").unwrap(), Config::default());
+        // Knobs that must fit together are checked together, in any order.
+        assert!(parse("min_payload = 5000\ninspect_budget = 8192\n").is_ok());
+    }
+
+    #[test]
+    fn the_defaults_file_reads_back_as_the_defaults() {
+        assert_eq!(parse(&defaults()).unwrap(), Config::default());
     }
 
     #[test]
@@ -133,7 +120,7 @@ mod tests {
             "min_payload = 1.5",
             "entropy_threshold = \"high\"",
             "[ports]\ntls = [70000]",
-            "[ports]\ntls = 443",
+            "[ports]\ntls = 443x",
             "[ports]\nftp = [21]",
             "entropy_threshold = ",
             "\u{0}",

@@ -63,6 +63,13 @@ enum Command {
         #[arg(required = true)]
         pcaps: Vec<PathBuf>,
     },
+    /// Print every knob of the engine with its default, as a `--config`
+    /// file (with `--why`: the reason for each default).
+    Knobs {
+        /// Also print why each default is what it is.
+        #[arg(long)]
+        why: bool,
+    },
 }
 
 /// A non-negative, finite number of seconds.
@@ -78,15 +85,36 @@ const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Analyze {
-        format,
-        config,
-        fail_on_alert,
-        udp_idle_timeout,
-        tcp_idle_timeout,
-        max_flows,
-        pcaps,
-    } = cli.command;
+    let (format, config, fail_on_alert, udp_idle_timeout, tcp_idle_timeout, max_flows, pcaps) =
+        match cli.command {
+            Command::Knobs { why } => {
+                print!("{}", config_file::defaults());
+                if why {
+                    println!();
+                    for k in encchan_core::KNOBS.iter() {
+                        println!("# {}: {}", k.name, k.why);
+                    }
+                }
+                return ExitCode::SUCCESS;
+            }
+            Command::Analyze {
+                format,
+                config,
+                fail_on_alert,
+                udp_idle_timeout,
+                tcp_idle_timeout,
+                max_flows,
+                pcaps,
+            } => (
+                format,
+                config,
+                fail_on_alert,
+                udp_idle_timeout,
+                tcp_idle_timeout,
+                max_flows,
+                pcaps,
+            ),
+        };
     let config = match config {
         None => encchan_core::Config::default(),
         Some(path) => match std::fs::read_to_string(&path)

@@ -3,7 +3,8 @@
 //! comes from the engine's verdict.
 
 use crate::flows::{Endpoint, FlowRecord};
-use encchan_core::{Alert, Config, DirReport, Direction, FlowStart};
+use encchan_core::report::{self, Sink};
+use encchan_core::{Config, DirReport, FlowStart};
 use serde_json::{json, Map, Value};
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -14,111 +15,70 @@ fn seconds(us: u64) -> Value {
     json!(us as f64 / 1e6)
 }
 
-fn round3(x: f32) -> f64 {
-    (x as f64 * 1000.0).round() / 1000.0
+/// The engine's serializer ([`encchan_core::report`]) writing into
+/// serde_json values: a stack of open objects and arrays.
+struct JsonValues {
+    stack: Vec<(Option<String>, Value)>,
 }
 
-fn hex16(v: u16) -> String {
-    format!("0x{v:04x}")
-}
-
-fn entropy_evidence(r: &FlowRecord, cfg: &Config, dir: Direction) -> Map<String, Value> {
-    let d: &DirReport = r.verdict.dir(dir);
-    let mut m = Map::new();
-    m.insert("direction".into(), json!(dir.sender()));
-    m.insert("entropy".into(), json!(d.entropy.map(round3)));
-    m.insert("threshold".into(), json!(round3(cfg.entropy_threshold)));
-    m.insert("collisions".into(), json!(d.collisions));
-    m.insert(
-        "collisions_expected".into(),
-        json!(round3(d.collisions_expected)),
-    );
-    m.insert("block_shannon".into(), json!(round3(d.block_shannon)));
-    m.insert(
-        "block_shannon_random".into(),
-        json!(round3(d.block_shannon_random)),
-    );
-    m.insert(
-        "printable_fraction".into(),
-        json!(round3(d.printable_fraction)),
-    );
-    m.insert(
-        "longest_printable_run".into(),
-        json!(d.longest_printable_run),
-    );
-    m.insert("mean_popcount".into(), json!(round3(d.mean_popcount)));
-    m.insert("encoding".into(), json!(d.encoding.name()));
-    m.insert("uniform_blocks".into(), json!(d.uniform_blocks));
-    m.insert("full_blocks".into(), json!(d.full_blocks));
-    m.insert("binary_bytes".into(), json!(d.binary_bytes));
-    m.insert("binary_entropy".into(), json!(round3(d.binary_entropy)));
-    // The pooled test missed it; the binary bytes alone caught it.
-    m.insert(
-        "printable_cover".into(),
-        json!(!d.high_entropy && d.binary_high_entropy),
-    );
-    m.insert("bytes_inspected".into(), json!(d.inspected));
-    m.insert(
-        "offsets".into(),
-        json!([d.measured_from, d.measured_from + d.inspected as u64]),
-    );
-    m.insert("format".into(), json!(d.format.map(|f| f.name())));
-    m.insert(
-        "framing_without_handshake".into(),
-        json!(r.verdict.evidence.framing_without_handshake),
-    );
-    m
-}
-
-/// The `evidence` object: one entry per raised alert.
-fn evidence(r: &FlowRecord, cfg: &Config) -> Value {
-    let v = &r.verdict;
-    let e = &v.evidence;
-    let mut out = Map::new();
-    for alert in v.alerts.iter() {
-        let item = match alert {
-            Alert::SymmetricOnly => Value::Object(entropy_evidence(
-                r,
-                cfg,
-                e.high_entropy_direction.unwrap_or(Direction::ToServer),
-            )),
-            Alert::EncryptedOnPlaintextPort => {
-                let mut m = match e.high_entropy_direction {
-                    Some(d) => entropy_evidence(r, cfg, d),
-                    None => Map::new(),
-                };
-                m.insert("server_port".into(), json!(e.server_port));
-                Value::Object(m)
-            }
-            Alert::TlsUnexpectedPort => {
-                json!({ "server_port": e.server_port, "protocol": v.protocol.map(|p| p.name()) })
-            }
-            Alert::HandshakeIncomplete | Alert::HandshakeMalformed => match e.handshake {
-                Some(h) => json!({
-                    "protocol": h.protocol.name(),
-                    "direction": h.direction.sender(),
-                    "offset": h.offset,
-                    "reason": h.reason.map(|r| r.name()),
-                    "elapsed_us": h.elapsed_us,
-                }),
-                None => json!({}),
-            },
-            Alert::RsaKeyExchange => {
-                json!({ "cipher_suite": e.cipher_suite.map(hex16), "tls_version": v.tls_version.map(hex16) })
-            }
-            Alert::TrafficAsymmetry => json!({
-                "ratio": e.asymmetry_ratio.map(round3),
-                "threshold": round3(cfg.asymmetry_ratio),
-                "client_bytes": v.dirs[0].bytes,
-                "server_bytes": v.dirs[1].bytes,
-            }),
-        };
-        out.insert(alert.name().into(), item);
+impl JsonValues {
+    fn new(top: Map<String, Value>) -> Self {
+        JsonValues {
+            stack: vec![(None, Value::Object(top))],
+        }
     }
-    Value::Object(out)
+
+    fn put(&mut self, key: Option<&str>, v: Value) {
+        match self.stack.last_mut().map(|(_, top)| top) {
+            Some(Value::Object(m)) => {
+                m.insert(key.unwrap_or_default().to_owned(), v);
+            }
+            Some(Value::Array(a)) => a.push(v),
+            _ => {}
+        }
+    }
+
+    fn into_map(mut self) -> Map<String, Value> {
+        match self.stack.pop() {
+            Some((_, Value::Object(m))) => m,
+            _ => Map::new(),
+        }
+    }
 }
 
-/// One NDJSON record.
+impl Sink for JsonValues {
+    fn open_object(&mut self, key: Option<&str>) {
+        self.stack
+            .push((key.map(str::to_owned), Value::Object(Map::new())));
+    }
+
+    fn open_array(&mut self, key: Option<&str>) {
+        self.stack
+            .push((key.map(str::to_owned), Value::Array(Vec::new())));
+    }
+
+    fn close(&mut self) {
+        if self.stack.len() > 1 {
+            if let Some((key, v)) = self.stack.pop() {
+                self.put(key.as_deref(), v);
+            }
+        }
+    }
+
+    fn value(&mut self, key: Option<&str>, value: report::Value<'_>) {
+        let v = match value {
+            report::Value::Str(s) => json!(s),
+            report::Value::Uint(n) => json!(n),
+            report::Value::Float(x) => json!(x),
+            report::Value::Bool(b) => json!(b),
+            report::Value::Null => Value::Null,
+        };
+        self.put(key, v);
+    }
+}
+
+/// One NDJSON record: what the host knows of the flow (addresses, packets,
+/// how it ended), then the engine's verdict as its serializer writes it.
 pub fn record(r: &FlowRecord, cfg: &Config, pcap: &str) -> Value {
     let v = &r.verdict;
     let (first, last) = if v.dirs[0].bytes + v.dirs[1].bytes > 0 {
@@ -126,30 +86,24 @@ pub fn record(r: &FlowRecord, cfg: &Config, pcap: &str) -> Value {
     } else {
         (r.first_ts_us, r.last_ts_us)
     };
-    let both = |f: &dyn Fn(&DirReport) -> Value| json!({ "client": f(&v.dirs[0]), "server": f(&v.dirs[1]) });
-    json!({
+    let host = json!({
         "proto": if r.tcp { "tcp" } else { "udp" },
         "client": { "ip": r.client.0.to_string(), "port": r.client.1 },
         "server": { "ip": r.server.0.to_string(), "port": r.server.1 },
-        "protocol": v.protocol.map(|p| p.name()),
-        "content": v.content.name(),
-        "alerts": v.alerts.iter().map(|a| a.name()).collect::<Vec<_>>(),
-        "evidence": evidence(r, cfg),
-        "bytes": both(&|d| json!(d.bytes)),
-        "entropy": both(&|d| json!(d.entropy.map(round3))),
-        "decided_after_bytes": both(&|d| json!(d.decided_after)),
         "first_ts": seconds(first),
         "last_ts": seconds(last),
         "pcap": pcap,
         "packets": { "client": r.packets[0], "server": r.packets[1] },
         "gap_bytes": { "client": r.gap_bytes[0], "server": r.gap_bytes[1] },
-        "format": both(&|d| json!(d.format.map(|f| f.name()))),
-        "tls": { "version": v.tls_version.map(hex16), "cipher_suite": v.tls_cipher_suite.map(hex16) },
-        "key_exchange_complete": v.key_exchange_complete,
         "midstream": r.start == FlowStart::Midstream,
         "end": r.end.name(),
-        "decided": v.decided,
-    })
+    });
+    let Value::Object(host) = host else {
+        unreachable!("a JSON object literal")
+    };
+    let mut out = JsonValues::new(host);
+    report::write_verdict(v, cfg, &mut out);
+    Value::Object(out.into_map())
 }
 
 /// Writes records as NDJSON or as an aligned table.
@@ -282,7 +236,11 @@ fn table_row(r: &FlowRecord) -> [String; 8] {
         if r.tcp { "tcp" } else { "udp" }.to_string(),
         endpoint(&r.client),
         endpoint(&r.server),
-        v.protocol.map_or("-", |p| p.name()).to_string(),
+        // A carrier and what it carried: "http/tls".
+        match (v.carrier, v.protocol) {
+            (Some(c), p) => format!("{c}/{}", p.map_or("-", |p| p.name())),
+            (None, p) => p.map_or("-", |p| p.name()).to_string(),
+        },
         v.content.name().to_string(),
         if alerts.is_empty() {
             "-".to_string()

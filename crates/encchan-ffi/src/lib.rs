@@ -8,7 +8,11 @@
 //! * Every function checks its pointers and sizes and returns an error code
 //!   (negative `EncchanStatus`) instead of trusting them; a panic never crosses
 //!   the boundary (it is caught and reported as `ENCCHAN_STATUS_ERR_PANIC`).
-//! * Verdicts are copied into caller structs of fixed layout.
+//! * Knobs are set by name (`encchan_config_set`), from the engine's one knob
+//!   table; verdicts are copied into caller structs of fixed layout, or
+//!   written through the engine's one serializer (`encchan_flow_report*`).
+//! * When to publish is the engine's rule: `encchan_flow_feed` says when
+//!   there is news, and `EncchanVerdict.final_alerts` what to publish.
 //!
 //! The header `include/encchan.h` is generated from this file by cbindgen; a
 //! test fails when the checked-in copy is stale.
@@ -17,18 +21,17 @@
 
 use core::ffi::{c_char, c_int};
 use core::panic::AssertUnwindSafe;
-use encchan_core::{
-    Alert, Config, Content, DirReport, Direction, Encoding, Flow, FlowStart, Format, MalformReason,
-    Protocol, Transport, Verdict,
-};
-use std::ffi::CString;
-use std::sync::OnceLock;
+use encchan_core::{Config, DirReport, Direction, Flow, FlowStart, Transport, Verdict, KNOBS};
 
-mod evidence;
+mod names;
+mod report;
+
+pub use names::*;
+pub use report::*;
 
 /// Version of this ABI. Bumped on any incompatible change to a function or
 /// struct below; hosts pass the version they were built against.
-pub const ENCCHAN_ABI_VERSION: u32 = 2;
+pub const ENCCHAN_ABI_VERSION: u32 = 3;
 
 /// Return codes: 0 or positive on success, negative on error.
 #[repr(C)]
@@ -51,18 +54,12 @@ pub enum EncchanStatus {
     ErrAbi = -7,
 }
 
-/// Which port profile `encchan_config_set_port` edits.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EncchanPortClass {
-    Tls = 0,
-    Ssh = 1,
-    Plaintext = 2,
-}
-
 /// Feed result bit: the engine has stopped inspecting this flow; the host
 /// may stop delivering payload and call `encchan_flow_account` instead.
-pub const ENCCHAN_FEED_DECIDED: c_int = 1;
+pub const ENCCHAN_FEED_INSPECTION_DONE: c_int = 1;
+/// Feed result bit: something the alert rules read changed; the host
+/// computes the verdict and publishes its `final_alerts`.
+pub const ENCCHAN_FEED_NEWS: c_int = 2;
 
 /// Direction values.
 pub const ENCCHAN_DIR_TO_SERVER: u8 = 0;
@@ -76,8 +73,11 @@ pub const ENCCHAN_START_MIDSTREAM: u8 = 1;
 /// Sentinels in verdict structs.
 pub const ENCCHAN_NONE_U8: u8 = 0xff;
 pub const ENCCHAN_NONE_U64: u64 = u64::MAX;
+/// For the `at_end_us` arguments: the verdict as of now, not as if the flow
+/// ended.
+pub const ENCCHAN_NOW: u64 = u64::MAX;
 
-/// Alert bits of `EncchanVerdict.alerts` (bit n = alert n, see
+/// Alert bits of `EncchanVerdict.alerts` (bit n = alert code n, see
 /// `encchan_alert_name`).
 pub const ENCCHAN_ALERT_SYMMETRIC_ONLY: u32 = 1 << 0;
 pub const ENCCHAN_ALERT_TLS_UNEXPECTED_PORT: u32 = 1 << 1;
@@ -86,12 +86,32 @@ pub const ENCCHAN_ALERT_HANDSHAKE_INCOMPLETE: u32 = 1 << 3;
 pub const ENCCHAN_ALERT_HANDSHAKE_MALFORMED: u32 = 1 << 4;
 pub const ENCCHAN_ALERT_RSA_KEY_EXCHANGE: u32 = 1 << 5;
 pub const ENCCHAN_ALERT_TRAFFIC_ASYMMETRY: u32 = 1 << 6;
+pub const ENCCHAN_ALERT_SSH_UNEXPECTED_PORT: u32 = 1 << 7;
 /// Number of alert kinds.
-pub const ENCCHAN_ALERT_COUNT: u32 = 7;
+pub const ENCCHAN_ALERT_COUNT: u32 = 8;
+
+const _: () = assert!(ENCCHAN_ALERT_COUNT as usize == encchan_core::Alert::ALL.len());
 
 /// Opaque engine configuration.
 pub struct EncchanConfig {
     inner: Config,
+}
+
+/// A range of stream offsets; `start` is `ENCCHAN_NONE_U64` when unused.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct EncchanSpan {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl Default for EncchanSpan {
+    fn default() -> Self {
+        EncchanSpan {
+            start: ENCCHAN_NONE_U64,
+            end: 0,
+        }
+    }
 }
 
 /// Byte statistics of one direction (or one buffer).
@@ -125,18 +145,25 @@ pub struct EncchanDirReport {
     /// Format code (`encchan_format_name`), or `ENCCHAN_NONE_U8`.
     pub format: u8,
     /// Stream offset where inspection ended, or `ENCCHAN_NONE_U64`.
-    pub decided_after: u64,
+    pub inspection_end: u64,
     /// Bytes outside printable ASCII, their collision entropy (at most
-    /// log2 158 ≈ 7.3), and whether they alone pass the entropy test:
-    /// ciphertext under printable padding or interleaved text.
+    /// log2 158 ≈ 7.3), and whether they alone pass the entropy test;
+    /// `printable_cover`: only they did (ciphertext under printable text).
     pub binary_bytes: u32,
     pub binary_entropy: f32,
     pub binary_high_entropy: bool,
+    pub printable_cover: bool,
     /// A recognized protocol explained bytes of this direction and the
-    /// statistics skipped them; they measured `inspected` bytes from stream
-    /// offset `measured_from` (TCP: 0, or where the framing broke).
+    /// statistics skipped them.
     pub explained: bool,
-    pub measured_from: u64,
+    /// The measured spans of the outer stream and of an inner stream.
+    pub spans: [EncchanSpan; 2],
+    /// Where a protocol's framing broke: protocol, reason code
+    /// (`encchan_reason_name`) and offset; `ENCCHAN_NONE_U8` protocol when
+    /// it did not.
+    pub broke_protocol: u8,
+    pub broke_reason: u8,
+    pub broke_at: u64,
 }
 
 /// Why the alerts were raised.
@@ -166,14 +193,22 @@ pub struct EncchanEvidence {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EncchanVerdict {
-    /// Protocol code (`encchan_protocol_name`), or `ENCCHAN_NONE_U8`.
+    /// Protocol code of the innermost stream (`encchan_protocol_name`), or
+    /// `ENCCHAN_NONE_U8`; the carrier that handed it over, or
+    /// `ENCCHAN_NONE_U8`.
     pub protocol: u8,
+    pub carrier: u8,
     /// Content code (`encchan_content_name`).
     pub content: u8,
-    /// `ENCCHAN_ALERT_*` bits.
+    /// `ENCCHAN_ALERT_*` bits raised, and those that are final: what a host
+    /// publishes while the flow goes on (at its end all are final).
     pub alerts: u32,
+    pub final_alerts: u32,
     pub key_exchange_complete: bool,
-    pub decided: bool,
+    /// The engine stopped inspecting payload.
+    pub inspection_done: bool,
+    /// The verdict is the flow's last (it ended, or is judged as if).
+    pub ended: bool,
     /// Negotiated TLS version and cipher suite, or 0.
     pub tls_version: u16,
     pub tls_cipher_suite: u16,
@@ -192,7 +227,7 @@ struct Slot {
     flow: Flow,
 }
 
-const SLOT_TAG: u64 = 0x656e_6363_6861_6e31; // "encchan1"
+const SLOT_TAG: u64 = 0x656e_6363_6861_6e33; // "encchan3"
 
 /// Runs `f`, turning a panic into `ErrPanic`.
 fn guard(f: impl FnOnce() -> Result<c_int, EncchanStatus>) -> c_int {
@@ -205,12 +240,6 @@ fn guard(f: impl FnOnce() -> Result<c_int, EncchanStatus>) -> c_int {
 
 unsafe fn config<'a>(cfg: *const EncchanConfig) -> Result<&'a Config, EncchanStatus> {
     cfg.as_ref().map(|c| &c.inner).ok_or(EncchanStatus::ErrNull)
-}
-
-unsafe fn config_mut<'a>(cfg: *mut EncchanConfig) -> Result<&'a mut Config, EncchanStatus> {
-    cfg.as_mut()
-        .map(|c| &mut c.inner)
-        .ok_or(EncchanStatus::ErrNull)
 }
 
 fn check_mem(state: *const u8, len: usize) -> Result<(), EncchanStatus> {
@@ -248,6 +277,26 @@ unsafe fn bytes<'a>(data: *const u8, len: usize) -> Result<&'a [u8], EncchanStat
         return Err(EncchanStatus::ErrNull);
     }
     Ok(core::slice::from_raw_parts(data, len))
+}
+
+unsafe fn c_str<'a>(s: *const c_char) -> Result<&'a str, EncchanStatus> {
+    if s.is_null() {
+        return Err(EncchanStatus::ErrNull);
+    }
+    core::ffi::CStr::from_ptr(s)
+        .to_str()
+        .map_err(|_| EncchanStatus::ErrArg)
+}
+
+/// `buf`/`len` as a byte buffer for text output (empty when `len` is 0).
+unsafe fn out_buf<'a>(buf: *mut c_char, len: usize) -> Result<&'a mut [u8], EncchanStatus> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if buf.is_null() {
+        return Err(EncchanStatus::ErrNull);
+    }
+    Ok(core::slice::from_raw_parts_mut(buf.cast::<u8>(), len))
 }
 
 fn direction(dir: u8) -> Result<Direction, EncchanStatus> {
@@ -294,116 +343,70 @@ pub unsafe extern "C" fn encchan_config_free(cfg: *mut EncchanConfig) {
     }
 }
 
-/// Applies `edit` to a copy of the config and keeps it only if it validates.
-unsafe fn set(cfg: *mut EncchanConfig, edit: impl FnOnce(&mut Config)) -> c_int {
+/// Sets knob `name` (see `encchan_knob_name`) from its text `value`:
+/// numbers, `true`/`false`, seconds, comma-separated ports. The change is
+/// kept only if the whole configuration stays valid. On failure returns
+/// `ENCCHAN_STATUS_ERR_ARG` and writes why into `err` (`err_len` bytes,
+/// NUL-terminated, cut to fit; `err` may be NULL with `err_len` 0).
+#[no_mangle]
+pub unsafe extern "C" fn encchan_config_set(
+    cfg: *mut EncchanConfig,
+    name: *const c_char,
+    value: *const c_char,
+    err: *mut c_char,
+    err_len: usize,
+) -> c_int {
     guard(|| {
-        let cfg = config_mut(cfg)?;
-        let mut next = cfg.clone();
-        edit(&mut next);
-        next.validate().map_err(|_| EncchanStatus::ErrArg)?;
-        *cfg = next;
-        Ok(0)
-    })
-}
-
-/// Entropy threshold, bits per byte, in (0, 8]. Default 7.5.
-#[no_mangle]
-pub unsafe extern "C" fn encchan_config_set_entropy_threshold(
-    cfg: *mut EncchanConfig,
-    bits: f32,
-) -> c_int {
-    set(cfg, |c| c.entropy_threshold = bits)
-}
-
-/// Bytes a direction needs before its entropy counts. Default 32.
-#[no_mangle]
-pub unsafe extern "C" fn encchan_config_set_min_payload(
-    cfg: *mut EncchanConfig,
-    bytes: u32,
-) -> c_int {
-    set(cfg, |c| c.min_payload = bytes)
-}
-
-/// Bytes inspected per direction, in [64, 65536]. Default 4096.
-#[no_mangle]
-pub unsafe extern "C" fn encchan_config_set_inspect_budget(
-    cfg: *mut EncchanConfig,
-    bytes: u32,
-) -> c_int {
-    set(cfg, |c| c.inspect_budget = bytes)
-}
-
-/// Handshake timeout in microseconds. Default 10 s.
-#[no_mangle]
-pub unsafe extern "C" fn encchan_config_set_handshake_timeout_us(
-    cfg: *mut EncchanConfig,
-    us: u64,
-) -> c_int {
-    set(cfg, |c| c.handshake_timeout_us = us)
-}
-
-/// Client/server byte ratio for `traffic_asymmetry`, ≥ 1. Default 10.
-#[no_mangle]
-pub unsafe extern "C" fn encchan_config_set_asymmetry_ratio(
-    cfg: *mut EncchanConfig,
-    ratio: f32,
-) -> c_int {
-    set(cfg, |c| c.asymmetry_ratio = ratio)
-}
-
-/// Client bytes before `traffic_asymmetry` is considered. Default 1 MiB.
-#[no_mangle]
-pub unsafe extern "C" fn encchan_config_set_volume_threshold(
-    cfg: *mut EncchanConfig,
-    bytes: u64,
-) -> c_int {
-    set(cfg, |c| c.volume_threshold = bytes)
-}
-
-/// Whether the statistics also measure bytes a recognized protocol
-/// explains (TLS after its hello, HTTP …). Default false: they could change
-/// no alert, and skipping them is most of the engine's cost saved.
-#[no_mangle]
-pub unsafe extern "C" fn encchan_config_set_measure_known_protocols(
-    cfg: *mut EncchanConfig,
-    measure: bool,
-) -> c_int {
-    set(cfg, |c| c.measure_known_protocols = measure)
-}
-
-/// Adds (`expected` true) or removes a server port from a profile.
-#[no_mangle]
-pub unsafe extern "C" fn encchan_config_set_port(
-    cfg: *mut EncchanConfig,
-    class: EncchanPortClass,
-    port: u16,
-    expected: bool,
-) -> c_int {
-    set(cfg, |c| {
-        let set = match class {
-            EncchanPortClass::Tls => &mut c.ports.tls,
-            EncchanPortClass::Ssh => &mut c.ports.ssh,
-            EncchanPortClass::Plaintext => &mut c.ports.plaintext,
-        };
-        if expected {
-            set.insert(port);
-        } else {
-            set.remove(port);
+        let cfg = &mut cfg.as_mut().ok_or(EncchanStatus::ErrNull)?.inner;
+        let (name, value) = (c_str(name)?, c_str(value)?);
+        let err = out_buf(err, err_len)?;
+        match cfg.set(name, value) {
+            Ok(()) => Ok(0),
+            Err(e) => {
+                write_c_text(err, &e.for_knob(name).to_string());
+                Err(EncchanStatus::ErrArg)
+            }
         }
     })
 }
 
-/// Empties a port profile (to replace the defaults).
+/// Writes the current value of knob `name` as text `encchan_config_set`
+/// takes. Returns the length the text needs without the NUL (call again
+/// with a bigger buffer when it is `>= len`), or a negative error.
 #[no_mangle]
-pub unsafe extern "C" fn encchan_config_clear_ports(
-    cfg: *mut EncchanConfig,
-    class: EncchanPortClass,
+pub unsafe extern "C" fn encchan_config_get(
+    cfg: *const EncchanConfig,
+    name: *const c_char,
+    buf: *mut c_char,
+    len: usize,
 ) -> c_int {
-    set(cfg, |c| match class {
-        EncchanPortClass::Tls => c.ports.tls.clear(),
-        EncchanPortClass::Ssh => c.ports.ssh.clear(),
-        EncchanPortClass::Plaintext => c.ports.plaintext.clear(),
+    guard(|| {
+        let cfg = config(cfg)?;
+        let name = c_str(name)?;
+        let out = out_buf(buf, len)?;
+        let knob = encchan_core::Knob::named(name).ok_or(EncchanStatus::ErrArg)?;
+        let mut text = String::new();
+        knob.write_value(cfg, &mut text)
+            .map_err(|_| EncchanStatus::ErrPanic)?;
+        Ok(c_int::try_from(write_c_text(out, &text)).unwrap_or(c_int::MAX))
     })
+}
+
+/// Number of knobs (`encchan_knob_name` takes 0 to this − 1).
+#[no_mangle]
+pub extern "C" fn encchan_knob_count() -> u32 {
+    KNOBS.len() as u32
+}
+
+/// Copies `text` into `out` (NUL-terminated, cut to fit) and returns its
+/// whole length.
+fn write_c_text(out: &mut [u8], text: &str) -> usize {
+    if let Some(room) = out.len().checked_sub(1) {
+        let n = text.len().min(room);
+        out[..n].copy_from_slice(&text.as_bytes()[..n]);
+        out[n] = 0;
+    }
+    text.len()
 }
 
 /// Bytes of memory one flow needs.
@@ -462,8 +465,9 @@ pub unsafe extern "C" fn encchan_flow_clear(state: *mut u8, len: usize) -> c_int
 }
 
 /// Feeds payload of direction `dir` (in-order TCP stream bytes, or one UDP
-/// datagram). Returns `ENCCHAN_FEED_DECIDED` when the engine no longer needs
-/// payload, 0 otherwise, or a negative error.
+/// datagram). Returns `ENCCHAN_FEED_*` bits (`INSPECTION_DONE`: the engine
+/// no longer needs payload; `NEWS`: compute the verdict and publish its
+/// final alerts), or a negative error.
 #[no_mangle]
 pub unsafe extern "C" fn encchan_flow_feed(
     cfg: *const EncchanConfig,
@@ -478,17 +482,16 @@ pub unsafe extern "C" fn encchan_flow_feed(
         let cfg = config(cfg)?;
         let dir = direction(dir)?;
         let data = bytes(data, data_len)?;
-        let slot = slot_mut(state, len)?;
-        slot.flow.feed(cfg, dir, data, ts_us);
-        Ok(if slot.flow.is_decided() {
-            ENCCHAN_FEED_DECIDED
+        let fed = slot_mut(state, len)?.flow.feed(cfg, dir, data, ts_us);
+        Ok(if fed.inspection_done {
+            ENCCHAN_FEED_INSPECTION_DONE
         } else {
             0
-        })
+        } | if fed.news { ENCCHAN_FEED_NEWS } else { 0 })
     })
 }
 
-/// Counts `bytes` of payload without inspecting it (after a decision).
+/// Counts `bytes` of payload without inspecting it (after inspection ended).
 #[no_mangle]
 pub unsafe extern "C" fn encchan_flow_account(
     state: *mut u8,
@@ -537,10 +540,11 @@ pub unsafe extern "C" fn encchan_flow_finish(
     })
 }
 
-/// Whether the engine has decided (1), not yet (0), or an error.
+/// Whether the engine has stopped inspecting the flow (1), not yet (0), or
+/// an error.
 #[no_mangle]
-pub unsafe extern "C" fn encchan_flow_is_decided(state: *const u8, len: usize) -> c_int {
-    guard(|| Ok(slot(state, len)?.flow.is_decided() as c_int))
+pub unsafe extern "C" fn encchan_flow_inspection_done(state: *const u8, len: usize) -> c_int {
+    guard(|| Ok(slot(state, len)?.flow.is_inspection_done() as c_int))
 }
 
 /// Whether the engine has finished inspecting direction `dir` (1), not yet
@@ -548,14 +552,24 @@ pub unsafe extern "C" fn encchan_flow_is_decided(state: *const u8, len: usize) -
 /// counted: hosts may stop reassembling it and pass its byte counts to
 /// `encchan_flow_account`.
 #[no_mangle]
-pub unsafe extern "C" fn encchan_flow_dir_decided(state: *const u8, len: usize, dir: u8) -> c_int {
+pub unsafe extern "C" fn encchan_flow_dir_inspection_done(
+    state: *const u8,
+    len: usize,
+    dir: u8,
+) -> c_int {
     guard(|| {
         let dir = direction(dir)?;
-        Ok(slot(state, len)?.flow.is_dir_decided(dir) as c_int)
+        Ok(slot(state, len)?.flow.is_dir_inspection_done(dir) as c_int)
     })
 }
 
 fn dir_report(d: &DirReport) -> EncchanDirReport {
+    let span = |s: Option<encchan_core::Span>| {
+        s.map_or_else(EncchanSpan::default, |s| EncchanSpan {
+            start: s.start,
+            end: s.end,
+        })
+    };
     EncchanDirReport {
         bytes: d.bytes,
         inspected: d.inspected,
@@ -568,17 +582,21 @@ fn dir_report(d: &DirReport) -> EncchanDirReport {
         printable_fraction: d.printable_fraction,
         longest_printable_run: d.longest_printable_run,
         mean_popcount: d.mean_popcount,
-        encoding: d.encoding as u8,
+        encoding: d.encoding.code(),
         high_entropy: d.high_entropy,
         full_blocks: d.full_blocks,
         uniform_blocks: d.uniform_blocks,
-        format: d.format.map_or(ENCCHAN_NONE_U8, |f| f as u8),
-        decided_after: d.decided_after.unwrap_or(ENCCHAN_NONE_U64),
+        format: d.format.map_or(ENCCHAN_NONE_U8, |f| f.code()),
+        inspection_end: d.inspection_end.unwrap_or(ENCCHAN_NONE_U64),
         binary_bytes: d.binary_bytes,
         binary_entropy: d.binary_entropy,
         binary_high_entropy: d.binary_high_entropy,
+        printable_cover: d.printable_cover,
         explained: d.explained,
-        measured_from: d.measured_from,
+        spans: d.spans.map(span),
+        broke_protocol: d.broke.map_or(ENCCHAN_NONE_U8, |b| b.protocol.code()),
+        broke_reason: d.broke.map_or(ENCCHAN_NONE_U8, |b| b.reason.code()),
+        broke_at: d.broke.map_or(0, |b| b.at),
     }
 }
 
@@ -586,11 +604,14 @@ fn verdict_out(v: &Verdict) -> EncchanVerdict {
     let e = &v.evidence;
     let hs = e.handshake;
     EncchanVerdict {
-        protocol: v.protocol.map_or(ENCCHAN_NONE_U8, |p| p as u8),
-        content: v.content as u8,
+        protocol: v.protocol.map_or(ENCCHAN_NONE_U8, |p| p.code()),
+        carrier: v.carrier.map_or(ENCCHAN_NONE_U8, |p| p.code()),
+        content: v.content.code(),
         alerts: v.alerts.0,
+        final_alerts: v.final_alerts.0,
         key_exchange_complete: v.key_exchange_complete,
-        decided: v.decided,
+        inspection_done: v.inspection_done,
+        ended: v.ended,
         tls_version: v.tls_version.unwrap_or(0),
         tls_cipher_suite: v.tls_cipher_suite.unwrap_or(0),
         first_ts_us: v.first_ts_us,
@@ -603,16 +624,26 @@ fn verdict_out(v: &Verdict) -> EncchanVerdict {
             framing_without_handshake: e.framing_without_handshake,
             server_port: e.server_port.map_or(-1, i32::from),
             has_handshake: hs.is_some(),
-            handshake_protocol: hs.map_or(ENCCHAN_NONE_U8, |h| h.protocol as u8),
+            handshake_protocol: hs.map_or(ENCCHAN_NONE_U8, |h| h.protocol.code()),
             handshake_direction: hs.map_or(ENCCHAN_NONE_U8, |h| h.direction as u8),
             handshake_reason: hs
                 .and_then(|h| h.reason)
-                .map_or(ENCCHAN_NONE_U8, |r| r as u8),
+                .map_or(ENCCHAN_NONE_U8, |r| r.code()),
             handshake_offset: hs.map_or(0, |h| h.offset),
             handshake_elapsed_us: hs.map_or(0, |h| h.elapsed_us),
             cipher_suite: e.cipher_suite.map_or(-1, i32::from),
             asymmetry_ratio: e.asymmetry_ratio.unwrap_or(0.0),
         },
+    }
+}
+
+/// The flow's verdict as of now, or (`at_end_us` a timestamp, not
+/// `ENCCHAN_NOW`) as if it ended at that time, without ending it.
+fn verdict_of(cfg: &Config, flow: &Flow, at_end_us: u64) -> Verdict {
+    if at_end_us == ENCCHAN_NOW {
+        flow.verdict(cfg)
+    } else {
+        flow.verdict_at_end(cfg, at_end_us)
     }
 }
 
@@ -624,11 +655,26 @@ pub unsafe extern "C" fn encchan_flow_verdict(
     len: usize,
     out: *mut EncchanVerdict,
 ) -> c_int {
+    encchan_flow_verdict_at_end(cfg, state, len, ENCCHAN_NOW, out)
+}
+
+/// Copies into `out` the verdict the flow would have if it ended at
+/// `ts_us` (`ENCCHAN_NOW`: as of now), without ending it: what a host
+/// publishes on a closing packet, while packets can still carry it to
+/// rules. The flow state is not changed.
+#[no_mangle]
+pub unsafe extern "C" fn encchan_flow_verdict_at_end(
+    cfg: *const EncchanConfig,
+    state: *const u8,
+    len: usize,
+    ts_us: u64,
+    out: *mut EncchanVerdict,
+) -> c_int {
     guard(|| {
         let cfg = config(cfg)?;
         let slot = slot(state, len)?;
         let out = out.as_mut().ok_or(EncchanStatus::ErrNull)?;
-        *out = verdict_out(&slot.flow.verdict(cfg));
+        *out = verdict_out(&verdict_of(cfg, &slot.flow, ts_us));
         Ok(0)
     })
 }
@@ -661,20 +707,24 @@ pub unsafe extern "C" fn encchan_byte_stats(
             printable_fraction: s.printable_fraction,
             longest_printable_run: s.longest_printable_run,
             mean_popcount: s.mean_popcount,
-            encoding: s.encoding as u8,
+            encoding: s.encoding.code(),
             high_entropy: s.high_entropy,
             full_blocks: s.full_blocks,
             uniform_blocks: s.uniform_blocks,
             format: encchan_core::format::detect(
                 &data[..data.len().min(encchan_core::format::PREFIX)],
             )
-            .map_or(ENCCHAN_NONE_U8, |f| f as u8),
-            decided_after: ENCCHAN_NONE_U64,
+            .map_or(ENCCHAN_NONE_U8, |f| f.code()),
+            inspection_end: ENCCHAN_NONE_U64,
             binary_bytes: s.binary_bytes,
             binary_entropy: s.binary_entropy,
             binary_high_entropy: s.binary_high_entropy,
+            printable_cover: !s.high_entropy && s.binary_high_entropy,
             explained: false,
-            measured_from: 0,
+            spans: [EncchanSpan::default(); 2],
+            broke_protocol: ENCCHAN_NONE_U8,
+            broke_reason: ENCCHAN_NONE_U8,
+            broke_at: 0,
         };
         Ok(0)
     })
@@ -713,115 +763,6 @@ pub unsafe extern "C" fn encchan_looks_like_tls(data: *const u8, len: usize) -> 
     .unwrap_or(false)
 }
 
-/// NUL-terminated copies of every name the core hands out, built once from
-/// the core's own names (so none can be missing or differ), one table per
-/// kind in the order of its `ALL` list: a lookup compares codes, not
-/// strings (EVE and Zeek call these for every record).
-struct CNames {
-    alerts: Vec<CString>,
-    protocols: Vec<CString>,
-    contents: Vec<CString>,
-    formats: Vec<CString>,
-    reasons: Vec<CString>,
-    encodings: Vec<CString>,
-}
-
-fn c_names() -> &'static CNames {
-    static NAMES: OnceLock<CNames> = OnceLock::new();
-    fn table<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<CString> {
-        all.iter()
-            .map(|t| CString::new(name(*t)).expect("names hold no NUL"))
-            .collect()
-    }
-    NAMES.get_or_init(|| CNames {
-        alerts: table(&Alert::ALL, Alert::name),
-        protocols: table(&Protocol::ALL, Protocol::name),
-        contents: table(&CONTENTS, Content::name),
-        formats: table(&FORMATS, Format::name),
-        reasons: table(&REASONS, MalformReason::name),
-        encodings: table(&ENCODINGS, Encoding::name),
-    })
-}
-
-/// The name of the item of `all` whose code is `code`, as a C string from
-/// `names` (the same kind's table); "" when no item has that code.
-fn name_by_code<T: Copy>(
-    all: &[T],
-    names: &[CString],
-    code: u32,
-    code_of: fn(T) -> u32,
-) -> *const c_char {
-    match all.iter().position(|t| code_of(*t) == code) {
-        Some(i) => names[i].as_ptr(),
-        None => c"".as_ptr(),
-    }
-}
-
-/// Name of alert bit `bit` (0–6), e.g. "symmetric_only"; "" if unknown.
-#[no_mangle]
-pub extern "C" fn encchan_alert_name(bit: u32) -> *const c_char {
-    name_by_code(&Alert::ALL, &c_names().alerts, bit, |a| a as u32)
-}
-
-/// Name of a protocol code, e.g. "tls"; "" if none.
-#[no_mangle]
-pub extern "C" fn encchan_protocol_name(code: u8) -> *const c_char {
-    name_by_code(&Protocol::ALL, &c_names().protocols, code as u32, |p| {
-        p as u32
-    })
-}
-
-/// Name of a content code, e.g. "encrypted".
-#[no_mangle]
-pub extern "C" fn encchan_content_name(code: u8) -> *const c_char {
-    name_by_code(&CONTENTS, &c_names().contents, code as u32, |c| c as u32)
-}
-
-/// Name of a format code, e.g. "gzip"; "" if none.
-#[no_mangle]
-pub extern "C" fn encchan_format_name(code: u8) -> *const c_char {
-    name_by_code(&FORMATS, &c_names().formats, code as u32, |f| f as u32)
-}
-
-/// Name of a handshake malformation reason code; "" if none.
-#[no_mangle]
-pub extern "C" fn encchan_reason_name(code: u8) -> *const c_char {
-    name_by_code(&REASONS, &c_names().reasons, code as u32, |r| r as u32)
-}
-
-/// Name of an encoding code ("raw", "base64", "base32", "hex").
-#[no_mangle]
-pub extern "C" fn encchan_encoding_name(code: u8) -> *const c_char {
-    name_by_code(&ENCODINGS, &c_names().encodings, code as u32, |e| e as u32)
-}
-
-/// Writes the evidence of alert bit `bit` of `verdict` as one line of
-/// `key=value` text into `buf` (`len` bytes, NUL-terminated, cut to fit).
-/// Returns the length the whole text needs without the NUL (call again with
-/// a bigger buffer if it is `>= len`), or a negative error.
-#[no_mangle]
-pub unsafe extern "C" fn encchan_evidence_text(
-    verdict: *const EncchanVerdict,
-    bit: u32,
-    buf: *mut c_char,
-    len: usize,
-) -> c_int {
-    guard(|| {
-        let v = verdict.as_ref().ok_or(EncchanStatus::ErrNull)?;
-        if bit >= ENCCHAN_ALERT_COUNT {
-            return Err(EncchanStatus::ErrArg);
-        }
-        let out: &mut [u8] = if len == 0 {
-            &mut []
-        } else if buf.is_null() {
-            return Err(EncchanStatus::ErrNull);
-        } else {
-            core::slice::from_raw_parts_mut(buf.cast::<u8>(), len)
-        };
-        Ok(c_int::try_from(evidence::evidence_text(v, bit, out)).unwrap_or(c_int::MAX))
-    })
-}
-
 /// Text of a status code.
 #[no_mangle]
 pub extern "C" fn encchan_strerror(status: c_int) -> *const c_char {
@@ -840,151 +781,81 @@ pub extern "C" fn encchan_strerror(status: c_int) -> *const c_char {
     s.as_ptr()
 }
 
-const FORMATS: [Format; 16] = [
-    Format::Gzip,
-    Format::Zlib,
-    Format::Xz,
-    Format::Zstd,
-    Format::Bzip2,
-    Format::Zip,
-    Format::SevenZip,
-    Format::Png,
-    Format::Jpeg,
-    Format::Gif,
-    Format::Webp,
-    Format::Pdf,
-    Format::Mp4,
-    Format::Webm,
-    Format::OpensslSalted,
-    Format::OpenPgpSymmetric,
-];
-
-const REASONS: [MalformReason; 7] = [
-    MalformReason::BadRecordType,
-    MalformReason::BadRecordVersion,
-    MalformReason::RecordTooLong,
-    MalformReason::BadHandshake,
-    MalformReason::BadSshPacket,
-    MalformReason::BadSshBanner,
-    MalformReason::FatalAlert,
-];
-
-const CONTENTS: [Content; 4] = [
-    Content::Unknown,
-    Content::Plaintext,
-    Content::Compressed,
-    Content::Encrypted,
-];
-const ENCODINGS: [Encoding; 4] = [
-    Encoding::Raw,
-    Encoding::Base64,
-    Encoding::Base32,
-    Encoding::Hex,
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_code_has_its_c_name() {
-        let name = |p: *const c_char| unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap();
-        for (i, a) in Alert::ALL.iter().enumerate() {
-            assert_eq!(name(encchan_alert_name(i as u32)), a.name());
-            assert_eq!(a.bit(), 1 << i);
-        }
-        for p in Protocol::ALL {
-            assert_eq!(name(encchan_protocol_name(p as u8)), p.name());
-        }
-        for f in FORMATS {
-            assert_eq!(name(encchan_format_name(f as u8)), f.name());
-        }
-        for r in REASONS {
-            assert_eq!(name(encchan_reason_name(r as u8)), r.name());
-        }
-        assert_eq!(name(encchan_protocol_name(0)), "");
-        assert_eq!(name(encchan_alert_name(ENCCHAN_ALERT_COUNT)), "");
-        assert_eq!(ENCCHAN_ALERT_COUNT as usize, Alert::ALL.len());
+    fn slot_holds_the_flow_and_its_tag() {
+        assert_eq!(encchan_state_size(), Flow::SIZE + 8);
     }
 
-    /// A symmetric-only flow built through the C functions themselves.
-    fn symmetric_only_verdict() -> EncchanVerdict {
+    #[test]
+    fn knobs_by_name_with_their_errors() {
         unsafe {
             let mut cfg = core::ptr::null_mut();
             assert_eq!(encchan_config_new(ENCCHAN_ABI_VERSION, &mut cfg), 0);
-            let mut state = vec![0u64; encchan_state_size().div_ceil(8)];
-            let (ptr, len) = (state.as_mut_ptr().cast::<u8>(), encchan_state_size());
+            let mut err = [0 as c_char; 128];
             assert_eq!(
-                encchan_flow_init(ptr, len, ENCCHAN_TRANSPORT_TCP, 50000, 4444, 0, 0),
+                encchan_config_set(
+                    cfg,
+                    c"entropy_threshold".as_ptr(),
+                    c"7.2".as_ptr(),
+                    err.as_mut_ptr(),
+                    err.len()
+                ),
                 0
             );
-            // xorshift bytes: uniform, no structure.
-            let mut x = 0x9e37_79b9_7f4a_7c15u64;
-            let data: Vec<u8> = (0..8192)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    x as u8
-                })
-                .collect();
-            encchan_flow_feed(cfg, ptr, len, 0, data.as_ptr(), data.len(), 1);
-            encchan_flow_feed(cfg, ptr, len, 1, data.as_ptr(), 512, 2);
-            encchan_flow_finish(cfg, ptr, len, 3);
-            let mut v = core::mem::zeroed();
-            assert_eq!(encchan_flow_verdict(cfg, ptr, len, &mut v), 0);
+            assert_eq!(
+                encchan_config_set(
+                    cfg,
+                    c"entropy_threshold".as_ptr(),
+                    c"9".as_ptr(),
+                    err.as_mut_ptr(),
+                    err.len()
+                ),
+                EncchanStatus::ErrArg as c_int
+            );
+            let msg = core::ffi::CStr::from_ptr(err.as_ptr()).to_str().unwrap();
+            assert_eq!(msg, "entropy_threshold must be in (0, 8] bits per byte");
+            let mut buf = [0 as c_char; 16];
+            let n = encchan_config_get(
+                cfg,
+                c"entropy_threshold".as_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+            );
+            assert_eq!(
+                core::ffi::CStr::from_ptr(buf.as_ptr()).to_str().unwrap(),
+                "7.2"
+            );
+            assert_eq!(n, 3);
+            // A port list longer than the buffer: cut, NUL-terminated, the
+            // whole length reported.
+            let n = encchan_config_get(cfg, c"ports.tls".as_ptr(), buf.as_mut_ptr(), buf.len());
+            assert!(n as usize > buf.len());
+            assert_eq!(core::ffi::CStr::from_ptr(buf.as_ptr()).to_bytes().len(), 15);
+            assert_eq!(
+                encchan_config_set(
+                    cfg,
+                    c"nope".as_ptr(),
+                    c"1".as_ptr(),
+                    core::ptr::null_mut(),
+                    0
+                ),
+                EncchanStatus::ErrArg as c_int
+            );
+            assert_eq!(
+                encchan_config_set(
+                    cfg,
+                    core::ptr::null(),
+                    c"1".as_ptr(),
+                    core::ptr::null_mut(),
+                    0
+                ),
+                EncchanStatus::ErrNull as c_int
+            );
             encchan_config_free(cfg);
-            v
         }
-    }
-
-    #[test]
-    fn evidence_text_names_the_direction_and_cuts_to_fit() {
-        let v = symmetric_only_verdict();
-        assert_ne!(v.alerts & ENCCHAN_ALERT_SYMMETRIC_ONLY, 0);
-        let mut buf = [0 as c_char; 256];
-        let n = unsafe { encchan_evidence_text(&v, 0, buf.as_mut_ptr(), buf.len()) };
-        let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert_eq!(n as usize, text.len());
-        let entropy: f32 = text
-            .strip_prefix("direction=orig entropy=")
-            .and_then(|t| t.split(' ').next())
-            .and_then(|t| t.parse().ok())
-            .unwrap_or_else(|| panic!("{text}"));
-        assert!(entropy >= 7.5, "{text}");
-        assert!(text.contains("encoding=raw"), "{text}");
-        // Too small: cut, NUL-terminated, the full length reported.
-        let mut small = [0x7f as c_char; 10];
-        let m = unsafe { encchan_evidence_text(&v, 0, small.as_mut_ptr(), small.len()) };
-        assert_eq!(m, n);
-        let cut = unsafe { std::ffi::CStr::from_ptr(small.as_ptr()) }
-            .to_str()
-            .unwrap();
-        assert_eq!(cut, &text[..9]);
-        // Length query, bad arguments.
-        assert_eq!(
-            unsafe { encchan_evidence_text(&v, 0, core::ptr::null_mut(), 0) },
-            n
-        );
-        assert_eq!(
-            unsafe { encchan_evidence_text(&v, 7, buf.as_mut_ptr(), buf.len()) },
-            EncchanStatus::ErrArg as c_int
-        );
-        assert_eq!(
-            unsafe { encchan_evidence_text(core::ptr::null(), 0, buf.as_mut_ptr(), buf.len()) },
-            EncchanStatus::ErrNull as c_int
-        );
-        assert_eq!(
-            unsafe { encchan_evidence_text(&v, 0, core::ptr::null_mut(), 4) },
-            EncchanStatus::ErrNull as c_int
-        );
-    }
-
-    #[test]
-    fn slot_fits_the_budget_plus_tag() {
-        assert_eq!(encchan_state_size(), Flow::SIZE + 8);
     }
 }
