@@ -16,6 +16,8 @@ export {
 		Symmetric_Only_Channel,
 		## TLS or QUIC on a port not profiled for it (T1573.002).
 		TLS_Unexpected_Port,
+		## SSH on a port not profiled for it (T1573.002, T1571).
+		SSH_Unexpected_Port,
 		## Incomplete or malformed key exchange, or RSA key transport
 		## (T1573.002).
 		Handshake_Anomaly,
@@ -44,12 +46,19 @@ export {
 	## for the flows no protocol explains.
 	option MeasureKnownProtocols: bool = F;
 	## Server ports expected to carry each kind of traffic ("tls", "ssh",
-	## "plaintext"). Each set replaces the engine's default for its kind.
+	## "plaintext"). Each set replaces the engine's default for its kind;
+	## the engine judges a port by its number (the transport is for
+	## reading). The defaults are the engine's (a test checks them against
+	## its knob table).
 	option PortProfiles: table[string] of set[port] = {
-		["tls"] = set(443/tcp, 465/tcp, 636/tcp, 853/tcp, 993/tcp, 995/tcp, 8443/tcp, 443/udp, 853/udp, 4433/tcp,
-		              5061/tcp, 5223/tcp, 6443/tcp, 8883/tcp, 9443/tcp, 3389/tcp, 1194/udp, 1194/tcp),
+		["tls"] = set(443/tcp, 443/udp, 465/tcp, 563/tcp, 636/tcp, 853/tcp, 853/udp, 989/tcp, 990/tcp,
+		              992/tcp, 993/tcp, 994/tcp, 995/tcp, 1194/tcp, 1194/udp, 1443/tcp, 2376/tcp, 2484/tcp,
+		              3269/tcp, 3389/tcp, 3478/udp, 4433/tcp, 4433/udp, 4443/tcp, 4460/tcp, 5061/tcp,
+		              5223/tcp, 5228/tcp, 5349/tcp, 5349/udp, 5671/tcp, 5986/tcp, 6443/tcp, 6514/tcp,
+		              6697/tcp, 8443/tcp, 8883/tcp, 9443/tcp, 10250/tcp, 10443/tcp, 19302/udp, 50051/tcp),
 		["ssh"] = set(22/tcp, 2222/tcp),
-		["plaintext"] = set(21/tcp, 23/tcp, 25/tcp, 53/udp, 53/tcp, 80/tcp, 110/tcp, 143/tcp, 587/tcp, 8080/tcp),
+		["plaintext"] = set(21/tcp, 23/tcp, 25/tcp, 53/tcp, 53/udp, 80/tcp, 110/tcp, 119/tcp, 143/tcp,
+		                    161/udp, 162/udp, 514/udp, 587/tcp, 8000/tcp, 8008/tcp, 8080/tcp),
 	};
 
 	## One line per connection the engine judged.
@@ -59,6 +68,9 @@ export {
 		id: conn_id &log;
 		proto: transport_proto &log;
 		protocol: string &log &optional;
+		## The cleartext protocol that carried it (an HTTP CONNECT
+		## tunnel, STARTTLS …).
+		carrier: string &log &optional;
 		content: string &log;
 		alerts: vector of string &log;
 		evidence: vector of string &log &optional;
@@ -82,21 +94,32 @@ export {
 
 global reconfigure: event();
 
+## Sets an engine knob by its name in the engine's knob table; a refused
+## value keeps the old one and is reported.
+function set_knob(name: string, value: string)
+	{
+	local err = EncChan::__set_knob(name, value);
+	if ( err != "" )
+		Reporter::warning(fmt("EncChan: option refused: %s", err));
+	}
+
 function push_knobs()
 	{
-	EncChan::__set_knob("entropy_threshold", EntropyThreshold);
-	EncChan::__set_knob("handshake_timeout", interval_to_double(HandshakeTimeout));
-	EncChan::__set_knob("asymmetry_ratio", TrafficAsymmetryRatio);
-	EncChan::__set_knob("volume_threshold", TrafficVolumeThreshold);
-	EncChan::__set_knob("inspect_budget", InspectBudget);
-	EncChan::__set_knob("min_payload", MinPayload);
-	EncChan::__set_knob("measure_known_protocols", MeasureKnownProtocols ? 1.0 : 0.0);
+	# In the order of the engine's table: the budget before what must fit
+	# in it.
+	set_knob("entropy_threshold", fmt("%.6f", EntropyThreshold));
+	set_knob("inspect_budget", fmt("%d", InspectBudget));
+	set_knob("min_payload", fmt("%d", MinPayload));
+	set_knob("handshake_timeout", fmt("%.6f", interval_to_double(HandshakeTimeout)));
+	set_knob("asymmetry_ratio", fmt("%.6f", TrafficAsymmetryRatio));
+	set_knob("volume_threshold", fmt("%d", TrafficVolumeThreshold));
+	set_knob("measure_known_protocols", MeasureKnownProtocols ? "true" : "false");
 	for ( kind, ports in PortProfiles )
 		{
-		local v: index_vec = vector();
+		local list = "";
 		for ( p in ports )
-			v += port_to_count(p);
-		EncChan::__set_ports(kind, v);
+			list = list == "" ? fmt("%d", port_to_count(p)) : fmt("%s,%d", list, port_to_count(p));
+		set_knob("ports." + kind, list);
 		}
 	}
 
@@ -155,22 +178,21 @@ function notice_type(alert: string): Notice::Type
 		{
 		case "symmetric_only": return Symmetric_Only_Channel;
 		case "tls_unexpected_port": return TLS_Unexpected_Port;
+		case "ssh_unexpected_port": return SSH_Unexpected_Port;
 		case "encrypted_on_plaintext_port": return Encrypted_On_Plaintext_Port;
 		case "traffic_asymmetry": return Traffic_Asymmetry;
 		default: return Handshake_Anomaly;
 		}
 	}
 
-event EncChan::verdict(c: connection, v: EncChan::Verdict)
+function make_info(c: connection, v: EncChan::Verdict): Info
 	{
-	# One log line per connection, from the complete verdict at its end.
-	if ( ! v$final || v$orig_bytes + v$resp_bytes == 0 )
-		return;
-
 	local info = Info($ts=c$start_time, $uid=c$uid, $id=c$id, $proto=get_port_transport_proto(c$id$resp_p),
 	                  $content=v$content, $alerts=v$alerts, $orig_bytes=v$orig_bytes, $resp_bytes=v$resp_bytes);
 	if ( v?$protocol )
 		info$protocol = v$protocol;
+	if ( v?$carrier )
+		info$carrier = v$carrier;
 	if ( v?$orig_entropy )
 		info$orig_entropy = v$orig_entropy;
 	if ( v?$resp_entropy )
@@ -182,9 +204,21 @@ event EncChan::verdict(c: connection, v: EncChan::Verdict)
 			info$evidence += fmt("%s: %s", a, v$evidence[a]);
 		}
 	hook EncChan::finalize_info(c, v, info);
-	Log::write(EncChan::LOG, info);
+	return info;
+	}
 
-	for ( _, a in v$alerts )
+# The engine says when an alert may be published: once it is final. Notices
+# go out as alerts become final (a connection can be noticed long before it
+# ends); the log line is written from the complete verdict at the end.
+event EncChan::verdict(c: connection, v: EncChan::Verdict)
+	{
+	if ( v$orig_bytes + v$resp_bytes == 0 )
+		return;
+	local info = make_info(c, v);
+	if ( v$ended )
+		Log::write(EncChan::LOG, info);
+
+	for ( _, a in v$final_alerts )
 		{
 		local note = notice_type(a);
 		if ( hook EncChan::notice_allowed(c, note, info) )

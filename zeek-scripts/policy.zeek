@@ -159,7 +159,7 @@ hook EncChan::notice_allowed(c: connection, note: Notice::Type, info: Info)
 
 event EncChan::verdict(c: connection, v: EncChan::Verdict) &priority=-5
 	{
-	if ( ! v$final || v$content != "encrypted" || c$id$orig_h !in MgmtHosts || c$id$resp_h in AllowedMgmtHosts )
+	if ( ! v$ended || v$content != "encrypted" || c$id$orig_h !in MgmtHosts || c$id$resp_h in AllowedMgmtHosts )
 		return;
 	NOTICE([$note=Unexpected_Mgmt_Destination, $conn=c,
 	        $msg=fmt("encrypted session from management host %s to %s, outside AllowedMgmtHosts",
@@ -215,7 +215,7 @@ function double_cmp(a: double, b: double): int
 
 event EncChan::verdict(c: connection, v: EncChan::Verdict) &priority=-5
 	{
-	if ( ! v$final || v$orig_bytes + v$resp_bytes == 0 || c$id$resp_h in DoHResolvers )
+	if ( ! v$ended || v$orig_bytes + v$resp_bytes == 0 || c$id$resp_h in DoHResolvers )
 		return;
 @if ( Cluster::is_enabled() && Cluster::local_node_type() != Cluster::MANAGER )
 	Cluster::publish(Cluster::manager_topic, EncChan::beacon_observation, c$id$orig_h, c$id$resp_h, c$id$resp_p,

@@ -6,14 +6,22 @@ export {
 
 	## The engine's verdict on one connection.
 	type Verdict: record {
-		## Recognized protocol ("tls", "ssh", "quic" …), if any.
+		## Recognized protocol of the innermost stream ("tls", "ssh",
+		## "quic" …), if any.
 		protocol: string &optional;
+		## The cleartext protocol that carried it (an HTTP CONNECT
+		## tunnel, STARTTLS …), when one handed its stream over.
+		carrier: string &optional;
 		## "encrypted", "compressed", "plaintext" or "unknown".
 		content: string;
 		## Alert names: symmetric_only, tls_unexpected_port,
-		## encrypted_on_plaintext_port, handshake_incomplete,
-		## handshake_malformed, rsa_key_exchange, traffic_asymmetry.
+		## ssh_unexpected_port, encrypted_on_plaintext_port,
+		## handshake_incomplete, handshake_malformed, rsa_key_exchange,
+		## traffic_asymmetry.
 		alerts: vector of string;
+		## The alerts no further byte or time can take back: what to
+		## publish while the connection goes on (all of them at its end).
+		final_alerts: vector of string;
 		## Why each alert was raised.
 		evidence: EvidenceTable;
 		orig_bytes: count;
@@ -25,9 +33,9 @@ export {
 		tls_cipher_suite: count &optional;
 		key_exchange_complete: bool;
 		## The engine stopped inspecting payload.
-		decided: bool;
+		inspection_done: bool;
 		## Raised at connection end (the complete verdict).
-		final: bool;
+		ended: bool;
 	};
 
 	## Byte statistics of a buffer, as the engine computes them.

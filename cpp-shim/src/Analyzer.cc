@@ -17,16 +17,17 @@ namespace {
 
 uint64_t now_us() { return static_cast<uint64_t>(std::llround(zeek::run_state::network_time * 1e6)); }
 
-// "key=value ..." for one alert, as the engine formats it for every front end.
-std::string evidence_text(uint32_t bit, const EncchanVerdict& v) {
-    char buf[512];
-    int need = encchan_evidence_text(&v, bit, buf, sizeof buf);
+// "key=value ..." for one alert, as the engine's serializer writes it for
+// every front end.
+std::string evidence_text(const EncchanConfig* cfg, const uint8_t* state, size_t size, uint32_t bit) {
+    char buf[1024];
+    int need = encchan_flow_evidence_text(cfg, state, size, ENCCHAN_NOW, bit, buf, sizeof buf);
     if ( need < 0 )
         return std::string();
     if ( static_cast<size_t>(need) < sizeof buf )
         return std::string(buf, static_cast<size_t>(need));
     std::string s(static_cast<size_t>(need) + 1, '\0');
-    encchan_evidence_text(&v, bit, s.data(), s.size());
+    encchan_flow_evidence_text(cfg, state, size, ENCCHAN_NOW, bit, s.data(), s.size());
     s.resize(static_cast<size_t>(need));
     return s;
 }
@@ -59,8 +60,8 @@ void Analyzer::Feed(const u_char* data, int len, bool orig) {
         return;
     auto* cfg = ::plugin::EncChan_Engine::plugin.Config();
     int rc;
-    if ( encchan_flow_is_decided(state, state_size) == 1 )
-        // The engine has its verdict: count, do not inspect.
+    if ( inspection_done )
+        // The engine inspects no more: count, do not inspect.
         rc = encchan_flow_account(state, state_size, EngineDir(orig), static_cast<uint64_t>(len), now_us());
     else
         rc = encchan_flow_feed(cfg, state, state_size, EngineDir(orig), data, static_cast<size_t>(len), now_us());
@@ -68,10 +69,11 @@ void Analyzer::Feed(const u_char* data, int len, bool orig) {
         failed = true;
         return;
     }
-    if ( rc == ENCCHAN_FEED_DECIDED && ! decided_raised ) {
-        decided_raised = true;
+    if ( rc & ENCCHAN_FEED_INSPECTION_DONE )
+        inspection_done = true;
+    // The engine's rule: on news, publish the alerts that became final.
+    if ( rc & ENCCHAN_FEED_NEWS )
         Raise(false);
-    }
 }
 
 void Analyzer::DeliverStream(int len, const u_char* data, bool orig) {
@@ -108,12 +110,18 @@ void Analyzer::Done() {
     }
 }
 
-void Analyzer::Raise(bool final) {
+void Analyzer::Raise(bool ended) {
     if ( ! EncChan::verdict )
         return;
+    auto* cfg = ::plugin::EncChan_Engine::plugin.Config();
     EncchanVerdict v{};
-    if ( encchan_flow_verdict(::plugin::EncChan_Engine::plugin.Config(), state, state_size, &v) != ENCCHAN_STATUS_OK )
+    if ( encchan_flow_verdict(cfg, state, state_size, &v) != ENCCHAN_STATUS_OK )
         return;
+    // While the connection goes on, only new final alerts are news to the
+    // scripts.
+    if ( ! ended && (v.final_alerts & ~published) == 0 )
+        return;
+    published |= v.final_alerts;
 
     static auto verdict_type = zeek::id::find_type<zeek::RecordType>("EncChan::Verdict");
     static auto string_vec = zeek::id::find_type<zeek::VectorType>("string_vec");
@@ -122,17 +130,23 @@ void Analyzer::Raise(bool final) {
     auto rec = zeek::make_intrusive<zeek::RecordVal>(verdict_type);
     if ( v.protocol != ENCCHAN_NONE_U8 )
         rec->AssignField("protocol", zeek::make_intrusive<zeek::StringVal>(encchan_protocol_name(v.protocol)));
+    if ( v.carrier != ENCCHAN_NONE_U8 )
+        rec->AssignField("carrier", zeek::make_intrusive<zeek::StringVal>(encchan_protocol_name(v.carrier)));
     rec->AssignField("content", zeek::make_intrusive<zeek::StringVal>(encchan_content_name(v.content)));
     auto alerts = zeek::make_intrusive<zeek::VectorVal>(string_vec);
+    auto final_alerts = zeek::make_intrusive<zeek::VectorVal>(string_vec);
     auto evidence = zeek::make_intrusive<zeek::TableVal>(evidence_type);
     for ( uint32_t bit = 0; bit < ENCCHAN_ALERT_COUNT; ++bit ) {
         if ( ! (v.alerts & (1u << bit)) )
             continue;
         auto name = zeek::make_intrusive<zeek::StringVal>(encchan_alert_name(bit));
         alerts->Append(name);
-        evidence->Assign(name, zeek::make_intrusive<zeek::StringVal>(evidence_text(bit, v)));
+        if ( v.final_alerts & (1u << bit) )
+            final_alerts->Append(name);
+        evidence->Assign(name, zeek::make_intrusive<zeek::StringVal>(evidence_text(cfg, state, state_size, bit)));
     }
     rec->AssignField("alerts", std::move(alerts));
+    rec->AssignField("final_alerts", std::move(final_alerts));
     rec->AssignField("evidence", std::move(evidence));
     // The engine's client side is Zeek's originator unless Zeek flipped the
     // roles after the state was placed.
@@ -149,8 +163,8 @@ void Analyzer::Raise(bool final) {
     if ( v.tls_cipher_suite )
         rec->AssignField("tls_cipher_suite", zeek::val_mgr->Count(v.tls_cipher_suite));
     rec->AssignField("key_exchange_complete", zeek::val_mgr->Bool(v.key_exchange_complete));
-    rec->AssignField("decided", zeek::val_mgr->Bool(v.decided));
-    rec->AssignField("final", zeek::val_mgr->Bool(final));
+    rec->AssignField("inspection_done", zeek::val_mgr->Bool(v.inspection_done));
+    rec->AssignField("ended", zeek::val_mgr->Bool(ended));
 
     EnqueueConnEvent(EncChan::verdict, ConnVal(), std::move(rec));
 }

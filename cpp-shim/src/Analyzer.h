@@ -30,13 +30,15 @@ public:
 private:
     bool Ready();
     void Feed(const u_char* data, int len, bool orig);
-    void Raise(bool final);
+    void Raise(bool ended);
 
     uint8_t* state = nullptr;
     size_t state_size = 0;
     bool started = false;
     bool failed = false;
-    bool decided_raised = false;
+    bool inspection_done = false;
+    // Alert bits already raised as final to the scripts.
+    uint32_t published = 0;
     // Zeek swapped originator and responder after the engine state was
     // placed: the engine's client is now Zeek's responder.
     bool flipped = false;

@@ -9,6 +9,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 if ! command -v zeek-config >/dev/null 2>&1; then
+    if [ -n "${ENCCHAN_CI:-}" ]; then
+        echo "zkg install test: zeek-config is missing in CI" >&2
+        exit 1
+    fi
     echo "SKIP zkg install test: zeek-config is not on PATH"
     exit 0
 fi
