@@ -7,28 +7,31 @@
 -- Needs `security: lua: allow-rules: yes` in suricata.yaml, and the library:
 -- ENCCHAN_LIBRARY=/path/to/libencchan.so in Suricata's environment, or
 -- libencchan.so on the loader's path. The rule matches once per flow, on the
--- packet where the engine's verdict raises symmetric_only.
+-- packet where symmetric_only becomes final (the engine's rule for when to
+-- publish: see `final_alerts` in include/encchan.h).
 --
 -- Differences from the plugin (measured in the README): the engine sees
 -- packet payloads in arrival order, not the reassembled stream (duplicates
 -- and reordering reach it as they come); the flow's engine state travels in
--- a flowvar, copied in and out on every packet until the engine decides; a
--- verdict that waits for the flow's end is never seen (Lua rules run on
--- packets only). Only symmetric_only is matched.
+-- a flowvar, copied in and out on every packet until inspection ends; an
+-- alert that becomes final only at the flow's end is never seen (Lua rules
+-- run on packets only). Only symmetric_only is matched.
 
 local ffi = require("ffi")
 
 ffi.cdef [[
 typedef struct EncchanConfig EncchanConfig;
+typedef struct EncchanSpan { uint64_t start; uint64_t end; } EncchanSpan;
 typedef struct EncchanDirReport {
   uint64_t bytes; uint32_t inspected; bool has_entropy; float entropy;
   float block_shannon; float block_shannon_random; uint32_t collisions;
   float collisions_expected; float printable_fraction;
   uint32_t longest_printable_run; float mean_popcount; uint8_t encoding;
   bool high_entropy; uint32_t full_blocks; uint32_t uniform_blocks;
-  uint8_t format; uint64_t decided_after; uint32_t binary_bytes;
-  float binary_entropy; bool binary_high_entropy; bool explained;
-  uint64_t measured_from;
+  uint8_t format; uint64_t inspection_end; uint32_t binary_bytes;
+  float binary_entropy; bool binary_high_entropy; bool printable_cover;
+  bool explained; EncchanSpan spans[2]; uint8_t broke_protocol;
+  uint8_t broke_reason; uint64_t broke_at;
 } EncchanDirReport;
 typedef struct EncchanEvidence {
   uint8_t high_entropy_direction; bool framing_without_handshake;
@@ -38,9 +41,10 @@ typedef struct EncchanEvidence {
   int32_t cipher_suite; float asymmetry_ratio;
 } EncchanEvidence;
 typedef struct EncchanVerdict {
-  uint8_t protocol; uint8_t content; uint32_t alerts;
-  bool key_exchange_complete; bool decided; uint16_t tls_version;
-  uint16_t tls_cipher_suite; uint64_t first_ts_us; uint64_t last_ts_us;
+  uint8_t protocol; uint8_t carrier; uint8_t content; uint32_t alerts;
+  uint32_t final_alerts; bool key_exchange_complete; bool inspection_done;
+  bool ended; uint16_t tls_version; uint16_t tls_cipher_suite;
+  uint64_t first_ts_us; uint64_t last_ts_us;
   EncchanDirReport dirs[2]; EncchanEvidence evidence;
 } EncchanVerdict;
 uint32_t encchan_abi_version(void);
@@ -54,9 +58,10 @@ int encchan_flow_verdict(const EncchanConfig *cfg, const uint8_t *state, size_t 
                          EncchanVerdict *out);
 ]]
 
-local ABI_VERSION = 2          -- ENCCHAN_ABI_VERSION of include/encchan.h
+local ABI_VERSION = 3          -- ENCCHAN_ABI_VERSION of include/encchan.h
 local ALERT_SYMMETRIC_ONLY = 1 -- ENCCHAN_ALERT_SYMMETRIC_ONLY
-local NONE_U64 = 0xffffffffffffffffULL
+local FEED_INSPECTION_DONE = 1 -- ENCCHAN_FEED_INSPECTION_DONE
+local FEED_NEWS = 2            -- ENCCHAN_FEED_NEWS
 
 local lib = ffi.load(os.getenv("ENCCHAN_LIBRARY") or "libencchan.so")
 assert(lib.encchan_abi_version() == ABI_VERSION, "libencchan.so implements another ABI version")
@@ -100,15 +105,24 @@ function match(args)
         ffi.copy(state, saved, size)
     end
     local rc = lib.encchan_flow_feed(cfg, state, size, dir, payload, #payload, ts)
-    if rc < 0 or lib.encchan_flow_verdict(cfg, state, size, verdict) ~= 0 then
+    if rc < 0 then
         SCFlowvarSet(1, "1", 1)
         return 0
     end
-    local dir_done = verdict.dirs[0].decided_after ~= NONE_U64 or verdict.dirs[1].decided_after ~= NONE_U64
-    if rc == 1 or dir_done then
-        -- Decided (or a direction's statistics are final): judge once.
+    if bit.band(rc, FEED_NEWS) ~= 0 then
+        if lib.encchan_flow_verdict(cfg, state, size, verdict) ~= 0 then
+            SCFlowvarSet(1, "1", 1)
+            return 0
+        end
+        if bit.band(verdict.final_alerts, ALERT_SYMMETRIC_ONLY) ~= 0 then
+            SCFlowvarSet(1, "1", 1)
+            return 1
+        end
+    end
+    if bit.band(rc, FEED_INSPECTION_DONE) ~= 0 then
+        -- Nothing more to see: judged.
         SCFlowvarSet(1, "1", 1)
-        return bit.band(verdict.alerts, ALERT_SYMMETRIC_ONLY) ~= 0 and 1 or 0
+        return 0
     end
     SCFlowvarSet(0, ffi.string(state, size), size)
     return 0

@@ -53,8 +53,6 @@
 
 /* The crate's Rust side. */
 int64_t encchan_suricata_parse_alerts(const char *spec);
-int encchan_suricata_port_class(const char *name);
-int encchan_suricata_parse_bool(const char *value);
 
 #if ENCCHAN_SURICATA_MAJOR >= 8
 #define EC_ConfGet SCConfGet
@@ -73,7 +71,7 @@ int encchan_suricata_parse_bool(const char *value);
 typedef struct EncchanFlowSlot {
     uint32_t alerts;   /* alert bits already published as flowbits */
     uint8_t ready;     /* engine state initialized */
-    uint8_t decided;   /* engine decided: stop feeding */
+    uint8_t inspection_done; /* the engine inspects no more: only count */
     uint8_t finished;  /* flow end seen */
     uint8_t failed;    /* engine reported an error: leave the flow alone */
     uint8_t raw_held;  /* TCP directions whose raw reassembly we keep on */
@@ -109,69 +107,44 @@ static void SlotFree(void *p)
 
 /* ---- knobs: the `encchan:` section of suricata.yaml ---- */
 
-static void KnobFloat(const char *name, int (*set)(EncchanConfig *, float))
+/* Every knob of the engine's table, by its name with `-` for `_`
+ * (encchan.entropy-threshold, encchan.ports.tls): a scalar as it is, a
+ * list (the port profiles) joined with commas. The engine parses and
+ * checks the value; a refused one is a configuration error and the plugin
+ * does not start. */
+static bool ConfigureKnobs(void)
 {
-    const char *v = NULL;
-    char key[96];
-    snprintf(key, sizeof key, "encchan.%s", name);
-    if (EC_ConfGet(key, &v) == 1 && v != NULL) {
-        char *end = NULL;
-        float f = strtof(v, &end);
-        if (end == v || *end != '\0' || set(g_config, f) != 0)
-            SCLogError("encchan: bad value for %s: %s", key, v);
-    }
-}
-
-static void KnobU64(const char *name, uint64_t scale, int (*set64)(EncchanConfig *, uint64_t),
-        int (*set32)(EncchanConfig *, uint32_t))
-{
-    const char *v = NULL;
-    char key[96];
-    snprintf(key, sizeof key, "encchan.%s", name);
-    if (EC_ConfGet(key, &v) == 1 && v != NULL) {
-        char *end = NULL;
-        double d = strtod(v, &end);
-        uint64_t n = (uint64_t)(d * (double)scale);
-        int rc = (end == v || *end != '\0' || d < 0) ? -1 : set64 ? set64(g_config, n) : set32(g_config, (uint32_t)n);
-        if (rc != 0)
-            SCLogError("encchan: bad value for %s: %s", key, v);
-    }
-}
-
-static void KnobBool(const char *name, int (*set)(EncchanConfig *, bool))
-{
-    const char *v = NULL;
-    char key[96];
-    snprintf(key, sizeof key, "encchan.%s", name);
-    if (EC_ConfGet(key, &v) == 1 && v != NULL) {
-        int b = encchan_suricata_parse_bool(v);
-        if (b < 0 || set(g_config, b == 1) != 0)
-            SCLogError("encchan: bad value for %s: %s (yes or no)", key, v);
-    }
-}
-
-/* encchan.ports.{tls,ssh,plaintext}: a list that replaces the default. */
-static void KnobPorts(void)
-{
-    EC_ConfNode *ports = EC_ConfGetNode("encchan.ports");
-    if (ports == NULL)
-        return;
-    EC_ConfNode *kind;
-    TAILQ_FOREACH (kind, &ports->head, next) {
-        int class_ = encchan_suricata_port_class(kind->name);
-        if (class_ < 0) {
-            SCLogError("encchan: unknown port profile %s (tls, ssh, plaintext)", kind->name);
+    bool ok = true;
+    for (uint32_t i = 0; i < encchan_knob_count(); i++) {
+        char key[96], value[2048], err[256];
+        snprintf(key, sizeof key, "encchan.%s", encchan_knob_name(i));
+        for (char *c = key; *c; c++)
+            if (*c == '_')
+                *c = '-';
+        EC_ConfNode *node = EC_ConfGetNode(key);
+        if (node == NULL)
             continue;
+        size_t len = 0;
+        value[0] = 0;
+        if (TAILQ_EMPTY(&node->head)) {
+            snprintf(value, sizeof value, "%s", node->val ? node->val : "");
+        } else {
+            EC_ConfNode *item;
+            TAILQ_FOREACH (item, &node->head, next) {
+                int n = snprintf(value + len, sizeof value - len, "%s%s", len ? "," : "", item->val ? item->val : "");
+                if (n < 0 || (size_t)n >= sizeof value - len) {
+                    len = sizeof value; /* too long: let the engine refuse it */
+                    break;
+                }
+                len += (size_t)n;
+            }
         }
-        encchan_config_clear_ports(g_config, (EncchanPortClass)class_);
-        EC_ConfNode *p;
-        TAILQ_FOREACH (p, &kind->head, next) {
-            long n = p->val ? strtol(p->val, NULL, 10) : -1;
-            if (n <= 0 || n > 65535 ||
-                    encchan_config_set_port(g_config, (EncchanPortClass)class_, (uint16_t)n, true) != 0)
-                SCLogError("encchan: bad port %s in encchan.ports.%s", p->val ? p->val : "", kind->name);
+        if (encchan_config_set(g_config, encchan_knob_name(i), value, err, sizeof err) != 0) {
+            SCLogError("encchan: configuration error in %s: %s", key, err);
+            ok = false;
         }
     }
+    return ok;
 }
 
 static bool ConfigureEngine(void)
@@ -181,14 +154,10 @@ static bool ConfigureEngine(void)
         SCLogError("encchan: engine ABI %u, plugin built for %u", encchan_abi_version(), ENCCHAN_ABI_VERSION);
         return false;
     }
-    KnobFloat("entropy-threshold", encchan_config_set_entropy_threshold);
-    KnobFloat("asymmetry-ratio", encchan_config_set_asymmetry_ratio);
-    KnobU64("min-payload", 1, NULL, encchan_config_set_min_payload);
-    KnobU64("inspect-budget", 1, NULL, encchan_config_set_inspect_budget);
-    KnobU64("volume-threshold", 1, encchan_config_set_volume_threshold, NULL);
-    KnobU64("handshake-timeout", 1000000, encchan_config_set_handshake_timeout_us, NULL);
-    KnobBool("measure-known-protocols", encchan_config_set_measure_known_protocols);
-    KnobPorts();
+    /* A knob the engine refused is a configuration error: Suricata does
+     * not start, as with its own settings. */
+    if (!ConfigureKnobs())
+        FatalError("encchan: invalid `encchan:` section in the configuration (see the errors above)");
     g_state_size = encchan_state_size();
     return true;
 }
@@ -254,11 +223,11 @@ static void PublishAlerts(Flow *f, EncchanFlowSlot *s, uint32_t alerts)
 }
 
 /* Rules run on packets, so they can only see a verdict reached while the
- * flow still has packets. The engine's flow-level decision can wait for the
- * flow's end (a short direction never fills its budget), so the alerts are
- * published as soon as one direction's inspection has ended, and again
- * when the flow is decided or ends. EVE flow records carry the final
- * verdict in every case. */
+ * flow still has packets. When to publish is the engine's rule: when a feed
+ * reports news, the alerts that have become final (no later byte can take
+ * them back) are set as flowbits; at the flow's end, and on a closing
+ * packet as if it were the end, all of them. EVE flow records carry the
+ * final verdict in every case. */
 static void AfterFeed(Flow *f, EncchanFlowSlot *s, int rc)
 {
     if (rc < 0) {
@@ -269,21 +238,18 @@ static void AfterFeed(Flow *f, EncchanFlowSlot *s, int rc)
                     encchan_strerror(rc));
         return;
     }
-    uint8_t done = s->dirs_done;
-    if (rc == ENCCHAN_FEED_DECIDED) {
-        s->decided = 1;
-        done = 3;
-    }
-    for (uint8_t d = 0; d < 2 && done != 3; d++)
-        if (encchan_flow_dir_decided(s->state, g_state_size, d) == 1)
-            done |= (uint8_t)(1u << d);
-    /* The verdict is computed only when a direction has just finished. */
-    if (done == s->dirs_done)
+    if (rc & ENCCHAN_FEED_INSPECTION_DONE)
+        s->inspection_done = 1;
+    if (!(rc & ENCCHAN_FEED_NEWS))
         return;
-    s->dirs_done = done;
+    /* A direction's inspection ending is news: hand its raw reassembly
+     * back (HoldRawReassembly). */
+    for (uint8_t d = 0; d < 2; d++)
+        if (encchan_flow_dir_inspection_done(s->state, g_state_size, d) == 1)
+            s->dirs_done |= (uint8_t)(1u << d);
     EncchanVerdict v;
     if (encchan_flow_verdict(g_config, s->state, g_state_size, &v) == 0)
-        PublishAlerts(f, s, v.alerts);
+        PublishAlerts(f, s, v.final_alerts);
 }
 
 /* Suricata stops reassembling a TCP stream once app-layer detection has
@@ -317,7 +283,7 @@ static void Feed(Flow *f, uint8_t dir, const uint8_t *data, uint32_t len, uint64
     EncchanFlowSlot *s = SlotFor(f, ts);
     if (s == NULL || s->failed || s->finished)
         return;
-    if (s->decided || (s->dirs_done & (1u << dir))) {
+    if (s->inspection_done || (s->dirs_done & (1u << dir))) {
         /* Count, don't inspect: keeps the byte totals for asymmetry. */
         encchan_flow_account(s->state, g_state_size, dir, len, ts);
         return;
@@ -361,22 +327,20 @@ static EncchanFlowSlot *Finish(Flow *f)
         if (encchan_flow_finish(g_config, s->state, g_state_size, time_us(f->lastts)) < 0)
             return NULL;
         if (encchan_flow_verdict(g_config, s->state, g_state_size, &v) == 0)
-            PublishAlerts(f, s, v.alerts);
+            PublishAlerts(f, s, v.final_alerts);
     }
     return s;
 }
 
-/* Publishes the verdict the flow would have if it ended now. */
+/* Publishes the verdict the flow would have if it ended now: every alert
+ * of it is final. The engine judges it on its own copy of the state. */
 static void PublishEndVerdict(Flow *f, EncchanFlowSlot *s)
 {
-    _Alignas(16) uint8_t copy[512];
-    if (!s->ready || s->failed || s->finished || g_state_size > sizeof copy)
+    if (!s->ready || s->failed || s->finished)
         return;
-    memcpy(copy, s->state, g_state_size);
     EncchanVerdict v;
-    if (encchan_flow_finish(g_config, copy, g_state_size, time_us(f->lastts)) == 0 &&
-            encchan_flow_verdict(g_config, copy, g_state_size, &v) == 0)
-        PublishAlerts(f, s, v.alerts);
+    if (encchan_flow_verdict_at_end(g_config, s->state, g_state_size, time_us(f->lastts), &v) == 0)
+        PublishAlerts(f, s, v.final_alerts);
 }
 
 /* ---- payload ---- */
@@ -516,66 +480,22 @@ static bool RegisterStorage(void)
 
 /* ---- EVE ---- */
 
-/* The verdict as a JSON object, written through `put_*` callbacks so the
- * same code serves Suricata 8's JsonBuilder and 7.0's own records. */
-typedef struct JsonSink {
-    void *ctx;
-    void (*open_object)(void *, const char *);
-    void (*open_array)(void *, const char *);
-    void (*close)(void *);
-    void (*string)(void *, const char *key, const char *val);  /* key NULL: array item */
-    void (*num)(void *, const char *key, double val);
-    void (*uint)(void *, const char *key, uint64_t val);
-    void (*boolean)(void *, const char *key, bool val);
-} JsonSink;
-
-static void WriteVerdict(const JsonSink *j, const EncchanVerdict *v)
-{
-    j->open_object(j->ctx, "encchan");
-    if (v->protocol != ENCCHAN_NONE_U8)
-        j->string(j->ctx, "protocol", encchan_protocol_name(v->protocol));
-    j->string(j->ctx, "content", encchan_content_name(v->content));
-    j->boolean(j->ctx, "key_exchange_complete", v->key_exchange_complete);
-    j->open_array(j->ctx, "alerts");
-    for (uint32_t bit = 0; bit < ENCCHAN_ALERT_COUNT; bit++)
-        if (v->alerts & (1u << bit))
-            j->string(j->ctx, NULL, encchan_alert_name(bit));
-    j->close(j->ctx);
-    if (v->alerts) {
-        j->open_object(j->ctx, "evidence");
-        char text[512];
-        for (uint32_t bit = 0; bit < ENCCHAN_ALERT_COUNT; bit++)
-            if ((v->alerts & (1u << bit)) && encchan_evidence_text(v, bit, text, sizeof text) >= 0)
-                j->string(j->ctx, encchan_alert_name(bit), text);
-        j->close(j->ctx);
-    }
-    static const char *const sides[2] = { "client", "server" };
-    for (int d = 0; d < 2; d++) {
-        const EncchanDirReport *r = &v->dirs[d];
-        j->open_object(j->ctx, sides[d]);
-        j->uint(j->ctx, "bytes", r->bytes);
-        j->uint(j->ctx, "inspected", r->inspected);
-        /* A recognized protocol explained these bytes: not measured. */
-        if (r->explained)
-            j->boolean(j->ctx, "explained", true);
-        if (r->has_entropy)
-            j->num(j->ctx, "entropy", r->entropy);
-        j->string(j->ctx, "encoding", encchan_encoding_name(r->encoding));
-        if (r->format != ENCCHAN_NONE_U8)
-            j->string(j->ctx, "format", encchan_format_name(r->format));
-        j->close(j->ctx);
-    }
-    if (v->tls_version)
-        j->uint(j->ctx, "tls_version", v->tls_version);
-    if (v->tls_cipher_suite)
-        j->uint(j->ctx, "tls_cipher_suite", v->tls_cipher_suite);
-    j->close(j->ctx);
-}
+/* The verdict's fields come from the engine's one serializer (the NDJSON
+ * contract): through Suricata 8's JSON builder, or as JSON text for 7.0's
+ * own records. */
 
 #if ENCCHAN_SURICATA_MAJOR >= 8
 
-static void JbOpenObject(void *c, const char *k) { SCJbOpenObject(c, k); }
-static void JbOpenArray(void *c, const char *k) { SCJbOpenArray(c, k); }
+static void JbOpenObject(void *c, const char *k)
+{
+    if (k)
+        SCJbOpenObject(c, k);
+    else
+        SCJbStartObject(c);
+}
+/* The serializer opens arrays only as members (items of arrays are
+ * scalars or objects). */
+static void JbOpenArray(void *c, const char *k) { SCJbOpenArray(c, k ? k : ""); }
 static void JbClose(void *c) { SCJbClose(c); }
 static void JbStr(void *c, const char *k, const char *v)
 {
@@ -584,9 +504,33 @@ static void JbStr(void *c, const char *k, const char *v)
     else
         SCJbAppendString(c, v);
 }
-static void JbNum(void *c, const char *k, double v) { SCJbSetFloat(c, k, v); }
-static void JbUint(void *c, const char *k, uint64_t v) { SCJbSetUint(c, k, v); }
-static void JbBool(void *c, const char *k, bool v) { SCJbSetBool(c, k, v); }
+static void JbNum(void *c, const char *k, double v)
+{
+    if (k)
+        SCJbSetFloat(c, k, v);
+    else
+        SCJbAppendFloat(c, v);
+}
+static void JbUint(void *c, const char *k, uint64_t v)
+{
+    if (k)
+        SCJbSetUint(c, k, v);
+    else
+        SCJbAppendUint(c, v);
+}
+/* The serializer writes booleans and nulls only as members, never as array
+ * items (the JSON builder has no way to append them). */
+static void JbBool(void *c, const char *k, bool v)
+{
+    if (k)
+        SCJbSetBool(c, k, v);
+}
+static void JbNull(void *c, const char *k)
+{
+    char member[96];
+    if (k && snprintf(member, sizeof member, "\"%s\":null", k) < (int)sizeof member)
+        SCJbSetFormatted(c, member);
+}
 
 /* Every EVE record of a flow the engine has judged gets an "encchan"
  * object; a flow record (no packet) is the flow's end, so the verdict
@@ -599,13 +543,12 @@ static void EveCallback(ThreadVars *tv, const Packet *p, Flow *f, SCJsonBuilder 
     EncchanFlowSlot *s = p == NULL ? Finish(f) : FlowGetStorageById(f, g_storage);
     if (s == NULL || !s->ready || s->failed)
         return;
-    EncchanVerdict v;
-    if (encchan_flow_verdict(g_config, s->state, g_state_size, &v) != 0)
+    if (p != NULL && !s->inspection_done && s->alerts == 0)
         return;
-    if (p != NULL && !v.decided && s->alerts == 0)
-        return;
-    const JsonSink j = { jb, JbOpenObject, JbOpenArray, JbClose, JbStr, JbNum, JbUint, JbBool };
-    WriteVerdict(&j, &v);
+    const EncchanSink sink = { jb, JbOpenObject, JbOpenArray, JbClose, JbStr, JbUint, JbNum, JbBool, JbNull };
+    SCJbOpenObject(jb, "encchan");
+    encchan_flow_report(g_config, s->state, g_state_size, ENCCHAN_NOW, &sink);
+    SCJbClose(jb);
 }
 
 /* ---- the `encchan` rule keyword (8.0) ---- */
@@ -613,7 +556,7 @@ static void EveCallback(ThreadVars *tv, const Packet *p, Flow *f, SCJsonBuilder 
 static int g_keyword_id = -1;
 
 typedef struct EncchanKeyword {
-    uint32_t alerts; /* match when any of these is raised; 0 = decided, no alert */
+    uint32_t alerts; /* match when any of these is raised; 0 = inspected, no alert */
     bool none;       /* `encchan: none;` */
 } EncchanKeyword;
 
@@ -628,7 +571,7 @@ static bool FlowHas(const Packet *p, uint32_t alerts, bool none)
     if (s == NULL || !s->ready || s->failed)
         return false;
     if (none)
-        return s->decided && s->alerts == 0;
+        return s->inspection_done && s->alerts == 0;
     return (s->alerts & alerts) != 0;
 }
 
@@ -765,86 +708,6 @@ const SCPlugin *SCPluginRegister(void)
 static FILE *g_json;
 static pthread_mutex_t g_json_lock = PTHREAD_MUTEX_INITIALIZER;
 
-typedef struct TextJson {
-    char *buf;
-    size_t len, cap;
-    bool need_comma;
-    int depth;
-    char closers[8]; /* what each open object/array closes with */
-} TextJson;
-
-static void TjRaw(TextJson *t, const char *s)
-{
-    size_t n = strlen(s);
-    if (t->len + n + 1 > t->cap)
-        return; /* the record buffer is sized for the largest verdict */
-    memcpy(t->buf + t->len, s, n + 1);
-    t->len += n;
-}
-
-static void TjString(TextJson *t, const char *s)
-{
-    char esc[8];
-    TjRaw(t, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            snprintf(esc, sizeof esc, "\\%c", c);
-        else if (c < 0x20)
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-        else
-            esc[0] = (char)c, esc[1] = 0;
-        TjRaw(t, esc);
-    }
-    TjRaw(t, "\"");
-}
-
-static void TjKey(TextJson *t, const char *k)
-{
-    if (t->need_comma)
-        TjRaw(t, ",");
-    t->need_comma = true;
-    if (k) {
-        TjString(t, k);
-        TjRaw(t, ":");
-    }
-}
-
-static void TjOpen(TextJson *t, const char *k, const char *open, char closer)
-{
-    TjKey(t, k);
-    TjRaw(t, open);
-    if (t->depth < (int)sizeof t->closers)
-        t->closers[t->depth++] = closer;
-    t->need_comma = false;
-}
-
-static void TjOpenObject(void *c, const char *k) { TjOpen(c, k, "{", '}'); }
-static void TjOpenArray(void *c, const char *k) { TjOpen(c, k, "[", ']'); }
-static void TjClose(void *c)
-{
-    TextJson *t = c;
-    if (t->depth == 0)
-        return;
-    char s[2] = { t->closers[--t->depth], 0 };
-    TjRaw(t, s);
-    t->need_comma = true;
-}
-static void TjStr(void *c, const char *k, const char *v) { TjKey(c, k), TjString(c, v); }
-static void TjNum(void *c, const char *k, double v)
-{
-    char n[32];
-    snprintf(n, sizeof n, "%.4f", v);
-    TjKey(c, k), TjRaw(c, n);
-}
-static void TjUint(void *c, const char *k, uint64_t v)
-{
-    char n[32];
-    snprintf(n, sizeof n, "%" PRIu64, v);
-    TjKey(c, k), TjRaw(c, n);
-}
-static void TjBool(void *c, const char *k, bool v) { TjKey(c, k), TjRaw(c, v ? "true" : "false"); }
-
 static void Addr(const Flow *f, bool src, char *out, size_t len)
 {
     const FlowAddress *a = src ? &f->src : &f->dst;
@@ -854,6 +717,8 @@ static void Addr(const Flow *f, bool src, char *out, size_t len)
         PrintInet(AF_INET6, a->addr_data8, out, len);
 }
 
+/* One EVE-format record: the flow's addresses, then the engine's verdict
+ * as its serializer writes it. */
 static void WriteRecord(void *thread_data, Flow *f, EncchanFlowSlot *s)
 {
     (void)thread_data;
@@ -862,9 +727,10 @@ static void WriteRecord(void *thread_data, Flow *f, EncchanFlowSlot *s)
         return;
     if (v.dirs[0].bytes + v.dirs[1].bytes == 0)
         return;
-    char buf[4096];
-    TextJson t = { .buf = buf, .cap = sizeof buf };
-    buf[0] = 0;
+    char verdict[8192];
+    int n = encchan_flow_report_json(g_config, s->state, g_state_size, ENCCHAN_NOW, verdict, sizeof verdict);
+    if (n < 0 || (size_t)n >= sizeof verdict)
+        return;
     char src[64], dst[64], ts[64];
     bool reversed = (f->flags & FLOW_DIR_REVERSED) != 0;
     Addr(f, !reversed, src, sizeof src);
@@ -872,21 +738,11 @@ static void WriteRecord(void *thread_data, Flow *f, EncchanFlowSlot *s)
     uint16_t sp, dp;
     FlowPorts(f, &sp, &dp);
     CreateIsoTimeString(f->startts, ts, sizeof ts);
-    TjOpenObject(&t, NULL);
-    TjStr(&t, "timestamp", ts);
-    TjUint(&t, "flow_id", FlowGetId(f));
-    TjStr(&t, "event_type", "encchan");
-    TjStr(&t, "src_ip", src);
-    TjUint(&t, "src_port", sp);
-    TjStr(&t, "dest_ip", dst);
-    TjUint(&t, "dest_port", dp);
-    TjStr(&t, "proto", f->proto == IPPROTO_UDP ? "UDP" : "TCP");
-    const JsonSink j = { &t, TjOpenObject, TjOpenArray, TjClose, TjStr, TjNum, TjUint, TjBool };
-    WriteVerdict(&j, &v);
-    TjClose(&t);
-    TjRaw(&t, "\n");
     pthread_mutex_lock(&g_json_lock); /* flow end, not the packet path */
-    fputs(buf, g_json);
+    fprintf(g_json,
+            "{\"timestamp\":\"%s\",\"flow_id\":%" PRIu64 ",\"event_type\":\"encchan\",\"src_ip\":\"%s\","
+            "\"src_port\":%u,\"dest_ip\":\"%s\",\"dest_port\":%u,\"proto\":\"%s\",\"encchan\":%s}\n",
+            ts, FlowGetId(f), src, sp, dst, dp, f->proto == IPPROTO_UDP ? "UDP" : "TCP", verdict);
     fflush(g_json);
     pthread_mutex_unlock(&g_json_lock);
 }

@@ -4,12 +4,13 @@
 //! Suricata it loads into (8.0's installed headers, or 7.0's configured
 //! source tree) and linked with this crate's static library, which carries
 //! the engine's C ABI (`encchan-ffi`) and the parsing the glue should not do
-//! by hand: the `encchan:` rule keyword's argument and the port-profile
-//! names of the `encchan:` section of suricata.yaml.
+//! by hand: the `encchan:` rule keyword's argument. The `encchan:` section
+//! of suricata.yaml is read knob by knob from the engine's knob table
+//! (`encchan_knob_name`, `encchan_config_set`).
 //!
 //! Suricata feeds the engine; the engine decides. Nothing here judges bytes.
 
-use core::ffi::{c_char, c_int, CStr};
+use core::ffi::{c_char, CStr};
 use encchan_core::Alert;
 
 // Keep the engine's C ABI in this static library: the glue calls it.
@@ -52,79 +53,9 @@ pub unsafe extern "C" fn encchan_suricata_parse_alerts(spec: *const c_char) -> i
     }
 }
 
-/// The engine's port-profile class (`EncchanPortClass`) named by a key of
-/// `encchan.ports` in suricata.yaml.
-pub fn port_class(name: &str) -> Option<EncchanPortClass> {
-    match name {
-        "tls" => Some(EncchanPortClass::Tls),
-        "ssh" => Some(EncchanPortClass::Ssh),
-        "plaintext" => Some(EncchanPortClass::Plaintext),
-        _ => None,
-    }
-}
-
-/// C entry point of [`port_class`]: the class, or -1.
-///
-/// # Safety
-/// `name` is NULL or a NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn encchan_suricata_port_class(name: *const c_char) -> c_int {
-    if name.is_null() {
-        return -1;
-    }
-    CStr::from_ptr(name)
-        .to_str()
-        .ok()
-        .and_then(port_class)
-        .map_or(-1, |c| c as c_int)
-}
-
-/// A YAML boolean as Suricata's configuration spells it: 1 for yes, true,
-/// on, 1; 0 for no, false, off, 0; -1 for anything else (or NULL).
-///
-/// # Safety
-/// `value` is NULL or a NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn encchan_suricata_parse_bool(value: *const c_char) -> c_int {
-    if value.is_null() {
-        return -1;
-    }
-    match CStr::from_ptr(value)
-        .to_str()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Ok("yes" | "true" | "on" | "1") => 1,
-        Ok("no" | "false" | "off" | "0") => 0,
-        _ => -1,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn yaml_booleans() {
-        for (v, want) in [
-            (c"yes", 1),
-            (c"True", 1),
-            (c"on", 1),
-            (c"no", 0),
-            (c"0", 0),
-            (c"maybe", -1),
-        ] {
-            assert_eq!(
-                unsafe { encchan_suricata_parse_bool(v.as_ptr()) },
-                want,
-                "{v:?}"
-            );
-        }
-        assert_eq!(
-            unsafe { encchan_suricata_parse_bool(core::ptr::null()) },
-            -1
-        );
-    }
 
     #[test]
     fn keyword_arguments() {
@@ -156,27 +87,6 @@ mod tests {
         );
         assert_eq!(
             unsafe { encchan_suricata_parse_alerts(c"nope".as_ptr()) },
-            -1
-        );
-    }
-
-    #[test]
-    fn port_profiles() {
-        assert_eq!(
-            unsafe { encchan_suricata_port_class(c"tls".as_ptr()) },
-            EncchanPortClass::Tls as c_int
-        );
-        assert_eq!(
-            unsafe { encchan_suricata_port_class(c"ssh".as_ptr()) },
-            EncchanPortClass::Ssh as c_int
-        );
-        assert_eq!(
-            unsafe { encchan_suricata_port_class(c"plaintext".as_ptr()) },
-            EncchanPortClass::Plaintext as c_int
-        );
-        assert_eq!(unsafe { encchan_suricata_port_class(c"quic".as_ptr()) }, -1);
-        assert_eq!(
-            unsafe { encchan_suricata_port_class(core::ptr::null()) },
             -1
         );
     }
