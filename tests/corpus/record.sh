@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Records the labeled corpus: real, widely used programs talking over
 # loopback, one scenario per capture in pcaps/, labels in labels.csv.
+# The carrier scenarios (encrypted C2 inside HTTP bodies, WebSocket, SOCKS5
+# and CONNECT proxies, DNS, and their benign look-alikes) are labeled in
+# labels-carriers.csv instead.
 #
 # Needs root (tcpdump on lo, binding ports 22/25/53/80/443) and Debian's
 # packages, which it installs when missing. Everything talks to 127.0.0.1
@@ -9,6 +12,7 @@
 #
 #   sudo bash tests/corpus/record.sh            # all scenarios
 #   sudo bash tests/corpus/record.sh tls13 ssh  # some
+#   sudo bash tests/corpus/record.sh carriers   # the carrier scenarios only
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -26,7 +30,8 @@ cleanup() {
 trap cleanup EXIT
 
 need=(tcpdump openssl openssh-server openssh-client python3-cryptography socat netcat-openbsd curl
-      zstd xz-utils shadowsocks-libev ccrypt gnupg dnsutils)
+      zstd xz-utils shadowsocks-libev ccrypt gnupg dnsutils
+      dnsmasq tinyproxy microsocks python3-websockets python3-dnslib imagemagick zip lz4 dpkg-dev)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -77,6 +82,8 @@ capture() { # name filter command...
 
 labels=()
 label() { labels+=("$*"); }
+carrier_labels=() # for labels-carriers.csv
+label_carrier() { carrier_labels+=("$*"); }
 
 # --- benign: TLS ---------------------------------------------------------
 tls13() {
@@ -339,14 +346,382 @@ tls_incomplete() {
     label "tls_incomplete.pcap,tcp,4450,tls_anomaly,tls,handshake_incomplete,openssl s_client to a listener that never answers"
 }
 
+# --- carriers: encrypted C2 inside cleartext carriers (labels-carriers.csv) --
+# An AES-GCM C2 over HTTP on port 80: the client beacons ciphertext bodies,
+# the server answers with ciphertext. Modes: keepalive (8 POSTs on one
+# HTTP/1.1 connection), perconn (6 POSTs, one connection each), base64 (as
+# keepalive, bodies base64 text), chunked (small GETs, chunked ciphertext
+# responses).
+http_c2_script() {
+    cat > "$work/http_c2.py" <<'EOF'
+import base64, http.client, http.server, os, random, sys, time
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+role, mode = sys.argv[1], sys.argv[2]
+aead = AESGCM(b"\x17" * 32)
+def seal(n):  # n bytes: a nonce and the AES-GCM ciphertext of a record
+    head = b'{"id":"ws01-4242","seq":%d,"data":"' % random.randrange(10000)
+    plain = (head + os.urandom(n))[:n - 28]
+    nonce = os.urandom(12)
+    return nonce + aead.encrypt(nonce, plain, None)
+def unseal(c):
+    return aead.decrypt(c[:12], c[12:], None)
+if role == "server":
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        def log_message(self, *a): pass
+        def reply(self, body, ctype):
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        def do_POST(self):
+            got = self.rfile.read(int(self.headers["Content-Length"]))
+            unseal(base64.b64decode(got) if mode == "base64" else got)
+            body = seal(random.randint(100, 1500))
+            if mode == "base64":
+                self.reply(base64.b64encode(body), "text/plain")
+            else:
+                self.reply(body, "application/octet-stream")
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            body = seal(random.randint(300, 1500))
+            a, b = sorted(random.sample(range(1, len(body)), 2))
+            for part in (body[:a], body[a:b], body[b:]):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+    http.server.ThreadingHTTPServer.allow_reuse_address = True
+    http.server.ThreadingHTTPServer(("127.0.0.1", 80), H).serve_forever()
+else:
+    ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+    conn = None
+    for i in range(6 if mode == "perconn" else 8):
+        if conn is None or mode == "perconn":
+            conn = http.client.HTTPConnection("127.0.0.1", 80)
+        if mode == "chunked":
+            conn.request("GET", "/static/app.js?v=%d" % random.randrange(10**6), headers={"User-Agent": ua})
+        else:
+            body, headers = seal(random.randint(100, 1500)), {"User-Agent": ua, "Content-Type": "application/octet-stream"}
+            if mode == "base64":
+                body, headers["Content-Type"] = base64.b64encode(body), "text/plain"
+            if mode == "perconn":
+                headers["Connection"] = "close"
+            conn.request("POST", "/api/v1/sync", body, headers)
+        r = conn.getresponse()
+        got = r.read()
+        assert r.status == 200, r.status
+        unseal(base64.b64decode(got) if mode == "base64" else got)
+        if mode == "perconn":
+            conn.close()
+        time.sleep(0.2)
+    conn.close()
+EOF
+}
+
+http_c2() { # name mode tool
+    http_c2_script
+    start "$py" "$work/http_c2.py" server "$2"
+    wait_port tcp 80
+    capture "$1" "tcp port 80" "$py" "$work/http_c2.py" client "$2"
+    label_carrier "$1.pcap,tcp,80,carrier_c2,http,,$3"
+}
+http_aes_beacon_keepalive() {
+    http_c2 http_aes_beacon_keepalive keepalive \
+        "python http.server C2 + http.client: 8 AES-GCM octet-stream POSTs and replies on one keep-alive connection"
+}
+http_aes_beacon_per_connection() {
+    http_c2 http_aes_beacon_per_connection perconn \
+        "python http.server C2 + http.client: 6 AES-GCM octet-stream POSTs and replies (one connection each)"
+}
+http_base64_beacon() {
+    http_c2 http_base64_beacon base64 \
+        "python http.server C2 + http.client: 8 base64 AES-GCM text/plain POSTs and replies on one keep-alive connection"
+}
+http_chunked_encrypted() {
+    http_c2 http_chunked_encrypted chunked \
+        "python http.server C2 + http.client: 8 small GETs answered with chunked AES-GCM ciphertext"
+}
+
+# WebSocket on port 8080 (python3-websockets on both ends, no compression):
+# binary frames of AES-GCM ciphertext, or JSON chat in text frames.
+ws_script() {
+    cat > "$work/ws.py" <<'EOF'
+import asyncio, json, os, random, sys, time
+import websockets
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+role, mode = sys.argv[1], sys.argv[2]
+aead = AESGCM(b"\x29" * 32)
+def seal(n):
+    nonce = os.urandom(12)
+    return nonce + aead.encrypt(nonce, os.urandom(n - 28), None)
+unseal = lambda c: aead.decrypt(c[:12], c[12:], None)
+lines = ["hi, are you around?", "the build is green again", "lunch at noon?", "pushed the fix for the login page",
+         "can you review my PR when you have a minute", "sure, looking now", "thanks!", "see you tomorrow"]
+async def handler(ws, path=None):
+    async for msg in ws:
+        if mode == "binary":
+            unseal(msg)
+            await ws.send(seal(random.randint(60, 900)))
+        else:
+            m = json.loads(msg)
+            await ws.send(json.dumps({"type": "message", "room": m["room"], "from": "bob",
+                                      "text": random.choice(lines), "ts": round(time.time(), 3)}))
+async def main():
+    if role == "server":
+        async with websockets.serve(handler, "127.0.0.1", 8080, compression=None):
+            await asyncio.Future()
+    path = "/ws/agent" if mode == "binary" else "/chat"
+    async with websockets.connect("ws://127.0.0.1:8080" + path, compression=None) as ws:
+        for i in range(8):
+            if mode == "binary":
+                await ws.send(seal(random.randint(80, 1200)))
+                unseal(await ws.recv())
+            else:
+                await ws.send(json.dumps({"type": "message", "room": "team", "from": "alice", "id": i,
+                                          "text": random.choice(lines)}))
+                json.loads(await ws.recv())
+            await asyncio.sleep(0.2)
+asyncio.run(main())
+EOF
+}
+
+websocket_c2_binary() {
+    ws_script
+    start "$py" "$work/ws.py" server binary
+    wait_port tcp 8080
+    capture websocket_c2_binary "tcp port 8080" "$py" "$work/ws.py" client binary
+    label_carrier "websocket_c2_binary.pcap,tcp,8080,carrier_c2,websocket,,python3-websockets server/client: 8 AES-GCM binary frames each way"
+}
+
+websocket_json_chat() {
+    ws_script
+    start "$py" "$work/ws.py" server json
+    wait_port tcp 8080
+    capture websocket_json_chat "tcp port 8080" "$py" "$work/ws.py" client json
+    label_carrier "websocket_json_chat.pcap,tcp,8080,benign_carrier,websocket,,python3-websockets server/client: 8 JSON chat text frames each way"
+}
+
+# SOCKS5 (microsocks) and HTTP CONNECT (tinyproxy) on 127.0.0.1; the
+# captures hold the client-proxy leg.
+microsocks_up() {
+    start microsocks -i 127.0.0.1 -p 1080
+    wait_port tcp 1080
+}
+
+tinyproxy_up() {
+    cat > "$work/tinyproxy.conf" <<EOF
+Port 8888
+Listen 127.0.0.1
+Timeout 60
+MaxClients 10
+Allow 127.0.0.1
+ConnectPort 4461
+ConnectPort 4463
+LogFile "$work/tinyproxy.log"
+LogLevel Info
+PidFile "$work/tinyproxy.pid"
+EOF
+    start tinyproxy -d -c "$work/tinyproxy.conf"
+    wait_port tcp 8888
+}
+
+socks5_openssl_enc() {
+    microsocks_up
+    start bash -c "nc -l 127.0.0.1 4460 > /dev/null"
+    wait_port tcp 4460
+    capture socks5_openssl_enc "tcp port 1080" bash -c \
+        "openssl enc -aes-256-cbc -pbkdf2 -pass pass:corpus -in '$work/small.txt' | nc -N -X 5 -x 127.0.0.1:1080 127.0.0.1 4460"
+    label_carrier "socks5_openssl_enc.pcap,tcp,1080,carrier_c2,,,openssl enc -aes-256-cbc | nc -X 5 through microsocks (SOCKS5) to nc -l"
+}
+
+http_connect_openssl_enc() {
+    tinyproxy_up
+    start bash -c "nc -l 127.0.0.1 4461 > /dev/null"
+    wait_port tcp 4461
+    capture http_connect_openssl_enc "tcp port 8888" bash -c \
+        "openssl enc -aes-256-cbc -pbkdf2 -pass pass:corpus -in '$work/small.txt' | nc -N -X connect -x 127.0.0.1:8888 127.0.0.1 4461"
+    label_carrier "http_connect_openssl_enc.pcap,tcp,8888,carrier_c2,,,openssl enc -aes-256-cbc | nc -X connect through tinyproxy (HTTP CONNECT) to nc -l"
+}
+
+socks5_curl_tls() {
+    microsocks_up
+    start openssl s_server -accept 127.0.0.1:4462 -cert "$work/cert.pem" -key "$work/key.pem" -www
+    wait_port tcp 4462
+    capture socks5_curl_tls "tcp port 1080" curl -sk -o /dev/null -o /dev/null --socks5-hostname 127.0.0.1:1080 \
+        https://127.0.0.1:4462/ https://127.0.0.1:4462/
+    label_carrier "socks5_curl_tls.pcap,tcp,1080,benign_carrier,,,curl --socks5-hostname through microsocks (SOCKS5) to openssl s_server -www (TLS)"
+}
+
+http_connect_curl_tls() {
+    tinyproxy_up
+    start openssl s_server -accept 127.0.0.1:4463 -cert "$work/cert.pem" -key "$work/key.pem" -www
+    wait_port tcp 4463
+    capture http_connect_curl_tls "tcp port 8888" curl -sk -o /dev/null -o /dev/null -x http://127.0.0.1:8888 \
+        https://127.0.0.1:4463/ https://127.0.0.1:4463/
+    label_carrier "http_connect_curl_tls.pcap,tcp,8888,benign_carrier,,,curl -x through tinyproxy (HTTP CONNECT) to openssl s_server -www (TLS)"
+}
+
+# DNS on UDP/53: dnsmasq answers ordinary names itself and forwards the C2
+# zone c2.example.test to a python (dnslib) authoritative server on 5300.
+dnsmasq_up() { # extra dnsmasq.conf lines
+    {
+        printf '%s\n' no-resolv no-hosts bind-interfaces listen-address=127.0.0.1 port=53 user=root \
+            "pid-file=$work/dnsmasq.pid"
+        printf '%s\n' "$@"
+    } > "$work/dnsmasq.conf"
+    start dnsmasq -k -C "$work/dnsmasq.conf"
+    wait_port udp 53
+}
+
+dns_c2_base32() {
+    cat > "$work/dns_c2.py" <<'EOF'
+import base64, os, random, socket, sys, time
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from dnslib import DNSRecord, QTYPE, RCODE, RR, TXT
+zone = "c2.example.test"
+aead = AESGCM(b"\x3b" * 32)
+def seal(n):
+    nonce = os.urandom(12)
+    return nonce + aead.encrypt(nonce, os.urandom(n - 28), None)
+unseal = lambda c: aead.decrypt(c[:12], c[12:], None)
+if sys.argv[1] == "server":
+    from dnslib.server import BaseResolver, DNSLogger, DNSServer
+    class Resolver(BaseResolver):
+        def resolve(self, request, handler):
+            reply, q = request.reply(), request.q
+            name = str(q.qname).rstrip(".").lower()
+            if q.qtype != QTYPE.TXT or not name.endswith("." + zone):
+                reply.header.rcode = RCODE.NXDOMAIN
+                return reply
+            b32 = name[:-len(zone) - 1].replace(".", "").upper()
+            unseal(base64.b32decode(b32 + "=" * (-len(b32) % 8)))
+            answer = base64.b64encode(seal(random.randint(40, 180))).decode()
+            reply.add_answer(RR(q.qname, QTYPE.TXT, rdata=TXT(answer), ttl=0))
+            return reply
+    DNSServer(Resolver(), address="127.0.0.1", port=5300, logger=DNSLogger("-request,-reply,-truncated,-data,-recv,-send")).start()
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    for i in range(10):
+        # 101-125 base32 characters in 2 labels or 152-189 in 3: 50-63 each
+        c = seal(random.choice([random.randint(63, 78), random.randint(95, 118)]))
+        b32 = base64.b32encode(c).decode().rstrip("=").lower()
+        k = 2 if len(b32) <= 126 else 3
+        size = -(-len(b32) // k)
+        name = ".".join(b32[j:j + size] for j in range(0, len(b32), size)) + "." + zone
+        s.sendto(DNSRecord.question(name, "TXT").pack(), ("127.0.0.1", 53))
+        r = DNSRecord.parse(s.recv(4096))
+        unseal(base64.b64decode(b"".join(r.rr[0].rdata.data)))
+        time.sleep(0.3)
+EOF
+    start "$py" "$work/dns_c2.py" server
+    wait_port udp 5300
+    dnsmasq_up server=/c2.example.test/127.0.0.1#5300
+    capture dns_c2_base32 "udp port 53" "$py" "$work/dns_c2.py" client
+    label_carrier "dns_c2_base32.pcap,udp,53,carrier_c2,dns,,python dnslib C2 behind dnsmasq: 10 TXT queries with base32 ciphertext labels and base64 ciphertext TXT answers"
+}
+
+dns_ordinary() {
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/dkim.pem" 2>/dev/null
+    local p
+    p="$(openssl pkey -in "$work/dkim.pem" -pubout -outform DER | base64 -w0)"
+    dnsmasq_up local=/example.test/ \
+        host-record=www.example.test,192.0.2.10,2001:db8::10 \
+        host-record=mail.example.test,192.0.2.25,2001:db8::25 \
+        mx-host=example.test,mail.example.test,10 \
+        'txt-record=example.test,"v=spf1 mx ip4:192.0.2.0/24 include:_spf.mailhost.example.net -all"' \
+        "txt-record=s2024._domainkey.example.test,\"v=DKIM1; k=rsa; p=${p:0:200}\",\"${p:200}\"" \
+        host-record=d1x7qk3v9ab2cf.cdn.example.net,192.0.2.80,2001:db8::80 \
+        cname=static.example.test,d1x7qk3v9ab2cf.cdn.example.net
+    capture dns_ordinary "udp port 53" bash -c "
+        for q in 'www.example.test A' 'www.example.test AAAA' 'example.test MX' 'mail.example.test A' \
+                 'example.test TXT' 's2024._domainkey.example.test TXT' 'static.example.test CNAME' 'static.example.test A'; do
+            dig +tries=1 +time=2 @127.0.0.1 \$q >/dev/null
+        done"
+    label_carrier "dns_ordinary.pcap,udp,53,benign_carrier,dns,,dig + dnsmasq: A AAAA MX TXT (SPF and a DKIM key) and a CNAME to a CDN-like name"
+}
+
+# HTTP on port 80 carrying compressed files: uploads to a small python
+# http.server handler (curl -F and curl -T), downloads from python -m
+# http.server (curl) of a Debian package and a package index.
+http_upload_files() {
+    local d="$work/upload"
+    mkdir -p "$d/stored"
+    gzip -9 -c /usr/share/common-licenses/GPL-3 > "$d/license.txt.gz"
+    zip -q -j "$d/licenses.zip" /usr/share/common-licenses/Apache-2.0 /usr/share/common-licenses/MPL-2.0
+    xz -c /usr/share/common-licenses/LGPL-2.1 > "$d/lgpl.txt.xz"
+    convert -seed 7 -size 320x240 plasma:fractal -quality 85 "$d/photo.jpg"
+    cat > "$work/upload.py" <<EOF
+import http.server, os
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def done(self, text):
+        b = text.encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+    def body(self):
+        return self.rfile.read(int(self.headers["Content-Length"]))
+    def do_POST(self):
+        self.body()
+        self.done("stored\n")
+    def do_PUT(self):
+        open(os.path.join("$d/stored", os.path.basename(self.path)), "wb").write(self.body())
+        self.done("created\n")
+http.server.HTTPServer.allow_reuse_address = True
+http.server.HTTPServer(("127.0.0.1", 80), H).serve_forever()
+EOF
+    start "$py" "$work/upload.py"
+    wait_port tcp 80
+    capture http_upload_files "tcp port 80" bash -c "cd '$d' &&
+        curl -s -o /dev/null -F gz=@license.txt.gz -F zip=@licenses.zip -F xz=@lgpl.txt.xz -F jpeg=@photo.jpg http://127.0.0.1/upload &&
+        for f in license.txt.gz licenses.zip lgpl.txt.xz photo.jpg; do curl -s -o /dev/null -T \$f http://127.0.0.1/files/; done"
+    label_carrier "http_upload_files.pcap,tcp,80,benign_carrier,http,,curl -F (multipart) and curl -T (PUT) of .gz .zip .xz and a JPEG (ImageMagick) to a python http.server handler"
+}
+
+http_download_packages() {
+    local d="$work/mirror" index deb
+    mkdir -p "$d"
+    deb="$(ls -Sr /var/cache/apt/archives/*.deb 2>/dev/null | head -n 1 || true)"
+    if [ -n "$deb" ]; then cp "$deb" "$d/"; else (cd "$d" && apt-get download -qq microsocks 2>/dev/null); fi
+    # The first stanzas of the smallest package index apt has, else one
+    # made from the .deb.
+    index="$(ls -Sr /var/lib/apt/lists/*_Packages* 2>/dev/null | head -n 1 || true)"
+    case "$index" in
+        "") ;;
+        *.lz4) lz4cat "$index" ;;
+        *.gz) zcat "$index" ;;
+        *.xz) xzcat "$index" ;;
+        *) cat "$index" ;;
+    esac | awk -v RS= -v ORS='\n\n' 'NR <= 30' > "$d/Packages"
+    [ -s "$d/Packages" ] || (cd "$d" && dpkg-scanpackages -m . 2>/dev/null > Packages)
+    gzip -9 -k "$d/Packages"
+    xz -k "$d/Packages"
+    start "$py" -m http.server 80 --bind 127.0.0.1 --directory "$d"
+    wait_port tcp 80
+    capture http_download_packages "tcp port 80" bash -c "cd '$d' &&
+        for f in *.deb Packages Packages.gz Packages.xz; do curl -s -o /dev/null http://127.0.0.1/\$f; done"
+    label_carrier "http_download_packages.pcap,tcp,80,benign_carrier,http,,python -m http.server + curl: a .deb and a Packages index (plain .gz and .xz)"
+}
+
 all=(tls13 tls12 curl_https ssh http dns smtp gzip_nc zstd_nc xz_nc png openssl_enc rc4 beacon_tcp shadowsocks
      ccrypt_nc gpg_socat tls_odd_port tls_rsa tls_incomplete)
 gzip_nc() { compressed gzip_nc 9001 gzip -c; }
 zstd_nc() { compressed zstd_nc 9002 zstd -c -q; }
 xz_nc() { compressed xz_nc 9003 xz -c; }
+carriers=(http_aes_beacon_keepalive http_aes_beacon_per_connection http_base64_beacon http_chunked_encrypted
+          websocket_c2_binary socks5_openssl_enc http_connect_openssl_enc dns_c2_base32
+          socks5_curl_tls http_connect_curl_tls websocket_json_chat http_upload_files http_download_packages dns_ordinary)
 
 selected=("$@")
-[ "${#selected[@]}" -gt 0 ] || selected=("${all[@]}")
+[ "${#selected[@]}" -gt 0 ] || selected=("${all[@]}" "${carriers[@]}")
+[ "${selected[*]}" != carriers ] || selected=("${carriers[@]}")
 for s in "${selected[@]}"; do
     "$s"
 done
@@ -357,6 +732,13 @@ if [ "$#" -eq 0 ]; then
         printf '%s\n' "${labels[@]}"
     } > "$here/labels.csv"
     echo "wrote $here/labels.csv (${#labels[@]} scenarios)"
+fi
+if [ "$#" -eq 0 ] || [ "$*" = carriers ]; then
+    {
+        echo "pcap,transport,server_port,class,expect_protocol,expect_alerts,tool"
+        printf '%s\n' "${carrier_labels[@]}"
+    } > "$here/labels-carriers.csv"
+    echo "wrote $here/labels-carriers.csv (${#carrier_labels[@]} scenarios)"
 fi
 
 # The capture the README's main command analyzes.
