@@ -90,6 +90,25 @@ for row in csv.DictReader(open(os.path.join(corpus, "labels.csv"))):
                 check((want is None and got is None) or (want is not None and got is not None and abs(want - got) < 0.001),
                       f"{row['pcap']}: {side} entropy CLI {want} vs Zeek {got}")
 
+# 3b. Knobs: every option reaches the engine through its knob table; a value
+#     the engine refuses is a warning naming the reason, and the old value
+#     stays (the flow is judged at the default threshold).
+d = os.path.join(a.work, "knob-refused")
+os.makedirs(d, exist_ok=True)
+r = subprocess.run(["zeek", "-C", "-r", os.path.join(corpus, "pcaps", "rc4_nc.pcap"), scripts,
+                    "LogAscii::use_json=T", "EncChan::EntropyThreshold=9.0", "EncChan::InspectBudget=10"],
+                   cwd=d, capture_output=True, text=True)
+check(r.returncode == 0, f"zeek with refused options: {r.stderr[-500:]}")
+check("EncChan: option refused: entropy_threshold must be in (0, 8] bits per byte" in r.stderr,
+      f"the refused threshold is reported: {r.stderr[-800:]}")
+check("EncChan: option refused: inspect_budget must be in [64, 65536] bytes" in r.stderr,
+      f"the refused budget is reported: {r.stderr[-800:]}")
+lines = [json.loads(l) for l in open(os.path.join(d, "encchan.log"))] if os.path.exists(os.path.join(d, "encchan.log")) else []
+check(any("symmetric_only" in l["alerts"] for l in lines), f"the defaults stay in force: {lines}")
+r = subprocess.run(["zeek", scripts, "-e", "print EncChan::__knob_names();"], cwd=d, capture_output=True, text=True)
+check(r.returncode == 0 and "ports.plaintext" in r.stdout and "entropy_threshold" in r.stdout,
+      f"the engine's knob names: {r.stdout}{r.stderr}")
+
 # 4. Site policy (policy.zeek): each notice fires where it should and each
 #    knob suppresses what it should.
 def notes(logs):
