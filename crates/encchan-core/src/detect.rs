@@ -17,14 +17,15 @@
 //! | `handshake_malformed` | at once: a broken framing stays broken |
 //! | `rsa_key_exchange` | the key exchange was seen, inspection ended, or the flow ended |
 //! | `handshake_incomplete`, `traffic_asymmetry` | the flow ended (a late completion, or late bytes, change them) |
+//! | `dns_encoded_payload` | both directions' inspection ended, or the flow ended |
 
 use crate::config::{Config, PortClass};
 use crate::flow::{Flow, FlowStart, Transport, FINISHED, HANDSHAKE_STARTED, INSPECTION_DONE};
 use crate::proto::{quic, Facts};
 use crate::stats::{Encoding, Summary};
 use crate::verdict::{
-    Alert, AlertSet, Broke, Content, DirReport, Direction, Evidence, Format, HandshakeEvidence,
-    MalformReason, Protocol, Verdict,
+    carried_by, Alert, AlertSet, Broke, Content, DirReport, Direction, Evidence, Format,
+    HandshakeEvidence, MalformReason, Protocol, Verdict,
 };
 
 /// Everything the rules read, computed once per verdict.
@@ -57,9 +58,9 @@ impl<'a> Context<'a> {
     fn new(flow: &'a Flow, cfg: &'a Config) -> Self {
         let summaries = flow.lanes.map(|l| l.stats.summary(cfg.entropy_threshold));
         let inner = flow.lanes.iter().any(|l| l.layer() == 1);
-        let outer = flow.names.get(0);
+        let outer = flow.notes.get(0);
         let (carrier, innermost) = if inner {
-            (outer, flow.names.get(1))
+            (outer, flow.notes.get(1))
         } else {
             (None, outer)
         };
@@ -178,6 +179,15 @@ impl<'a> Context<'a> {
             .filter(|_| self.protocol.is_none() || !self.exempt)
     }
 
+    /// Whether direction `d`'s measured bytes were content a cleartext
+    /// protocol carries, inside framing that held (an HTTP body, a
+    /// WebSocket payload, a tunnel after CONNECT), rather than bytes no
+    /// framing accounts for.
+    fn carried(&self, d: Direction) -> bool {
+        let broke = self.flow.lanes[d.index()].broke().is_some();
+        carried_by(self.protocol, self.carrier, broke).is_some()
+    }
+
     /// The outermost stream's protocol (the carrier, when there is one).
     fn outer(&self) -> Option<Protocol> {
         self.carrier.or(self.protocol)
@@ -185,7 +195,8 @@ impl<'a> Context<'a> {
 
     fn content(&self) -> Content {
         let kex = self.protocol.is_some_and(|p| p.has_key_exchange());
-        if kex || self.unexplained_ciphertext().is_some() {
+        let dns_payload = self.protocol == Some(Protocol::Dns) && self.high_dir.is_some();
+        if kex || dns_payload || self.unexplained_ciphertext().is_some() {
             Content::Encrypted
         } else if self.protocol.is_some() || self.carrier.is_some() {
             Content::Plaintext
@@ -244,6 +255,7 @@ fn dir_report(
             reason,
             at,
         }),
+        message: lane.kept().message(),
         format,
         inspection_end: lane.done().then_some(cfg.inspect_budget as u64),
     }
@@ -283,6 +295,7 @@ fn rule(alert: Alert, cx: &Context<'_>) -> Option<Raised> {
         Alert::HandshakeMalformed => handshake_malformed(cx),
         Alert::RsaKeyExchange => rsa_key_exchange(cx),
         Alert::TrafficAsymmetry => traffic_asymmetry(cx),
+        Alert::DnsEncodedPayload => dns_encoded_payload(cx),
     }
 }
 
@@ -315,29 +328,41 @@ fn symmetric_only(cx: &Context<'_>) -> Option<Raised> {
     })
 }
 
-/// A key-exchange protocol on the outer stream, on a port its profile does
-/// not list. An inner stream's protocol is not judged by the carrier's port.
+/// A key-exchange protocol on a port its profile does not list: the
+/// flow's server port, or, through a proxy (CONNECT, SOCKS), the port the
+/// client asked the proxy to connect to. An inner stream with no such
+/// destination (TLS after STARTTLS) is not judged by the carrier's port.
 fn unexpected_port(cx: &Context<'_>, class: PortClass) -> Option<Raised> {
-    let p = cx.protocol.filter(|_| cx.carrier.is_none())?;
-    if p.expected_on() != Some(class) || cx.cfg.ports.get(class).contains(cx.flow.server_port) {
+    let p = cx.protocol?;
+    let port = match cx.carrier {
+        None => cx.flow.server_port,
+        Some(_) => {
+            let d = cx.flow.notes.destination;
+            d.is_some().then_some(d.port)?
+        }
+    };
+    if p.expected_on() != Some(class) || cx.cfg.ports.get(class).contains(port) {
         return None;
     }
     Some(Raised {
-        evidence: Found::Port(cx.flow.server_port),
+        evidence: Found::Port(port),
         final_: cx.kex_observed || settled(cx),
     })
 }
 
 /// Encrypted payload on a port profiled for cleartext, that no cleartext
 /// protocol there carries: a key-exchange protocol on the outer stream, or
-/// high-entropy bytes no framing explains.
+/// high-entropy bytes no framing explains. Ciphertext a cleartext protocol
+/// carries (an HTTP body, a WebSocket message, a CONNECT tunnel) is
+/// `symmetric_only` with its carrier named, not this: the port's protocol
+/// is there, doing its job.
 fn encrypted_on_plaintext_port(cx: &Context<'_>) -> Option<Raised> {
     let port = cx.flow.server_port;
     if !cx.cfg.ports.plaintext.contains(port) {
         return None;
     }
     let outer_kex = cx.outer().is_some_and(|p| p.has_key_exchange());
-    let unexplained = cx.unexplained_ciphertext();
+    let unexplained = cx.unexplained_ciphertext().filter(|&d| !cx.carried(d));
     if !outer_kex && unexplained.is_none() {
         return None;
     }
@@ -349,6 +374,24 @@ fn encrypted_on_plaintext_port(cx: &Context<'_>) -> Option<Raised> {
         final_: settled(cx)
             || (outer_kex && cx.kex_observed)
             || unexplained.is_some_and(|d| fixed_ciphertext(cx, d)),
+    })
+}
+
+/// DNS whose question labels or TXT/NULL answers, measured on their own,
+/// are at full entropy for their alphabet (T1071.004): names and records
+/// that carry encoded ciphertext. The flow's messages parse as DNS, so
+/// `symmetric_only` does not speak for them.
+fn dns_encoded_payload(cx: &Context<'_>) -> Option<Raised> {
+    if cx.protocol != Some(Protocol::Dns) {
+        return None;
+    }
+    let direction = cx.high_dir?;
+    Some(Raised {
+        evidence: Found::Entropy {
+            direction,
+            framing_without_handshake: false,
+        },
+        final_: settled(cx),
     })
 }
 
@@ -478,6 +521,11 @@ pub(crate) fn conclude(flow: &Flow, cfg: &Config) -> Verdict {
     Verdict {
         protocol: cx.protocol,
         carrier: cx.carrier,
+        destination: flow
+            .notes
+            .destination
+            .is_some()
+            .then_some(flow.notes.destination),
         content: cx.content(),
         alerts,
         final_alerts,

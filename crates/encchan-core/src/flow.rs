@@ -7,33 +7,36 @@
 //! [`Flow::feed`] reports news and when the flow ends; the verdict is
 //! computed from the state ([`crate::detect`]), never stored beside it.
 //!
-//! # The state, byte by byte (376 bytes)
+//! # The state, byte by byte (384 bytes)
 //!
 //! | part | bytes | why |
 //! |---|---|---|
-//! | two [lanes](lane::Lane), one per direction | 2 × 172 | see below |
+//! | two [lanes](lane::Lane), one per direction | 2 × 164 | see below |
 //! | first and last payload timestamps | 16 | time spans, the handshake timeout |
 //! | handshake start (µs after the first payload) | 4 | the handshake timeout |
 //! | client and server ports | 4 | the port profiles |
 //! | protocol per layer | 2 | the outer stream's, and an inner stream's |
+//! | a proxy's destination | 20 | port, address or host-name prefix: evidence, and the port an inner stream's protocol is judged by |
 //! | transport, start, flags | 3 | |
+//! | padding to 8 | 7 | |
 //!
 //! A lane holds the byte statistics of what it measured (72), the stage that
 //! reads its current layer (68: the 64-byte sniff window, or a walker beside
 //! which it is never needed, or a UDP direction's datagram memory), its
-//! payload count (8), the measured spans of both layers (16), where its
-//! current layer starts (4) and its facts, format and flags (3). The sniff
-//! window and the layers are what grew the state from 256 bytes: a window
-//! of its own at any stream offset is what lets an inner stream (after a
-//! proxy's handshake, STARTTLS) be recognized.
+//! payload count (8), the measured spans of both layers (8: 16-bit offsets,
+//! as nothing past a 64 KiB budget is inspected), where its current layer
+//! starts (2) and its facts, format, flags and the current layer's protocol
+//! (4). The sniff window and the layers are what grew the state from 256
+//! bytes: a window of its own at any stream offset is what lets an inner
+//! stream (after a proxy's handshake, STARTTLS) be recognized.
 
 mod lane;
 
 use crate::config::Config;
 use crate::detect;
-use crate::proto::{self, quic, rtp, Ctx, Facts, Judgement};
+use crate::proto::{self, dns, quic, rtp, Ctx, Facts, Judgement};
 use crate::verdict::{Direction, Protocol, Verdict};
-pub(crate) use lane::{Lane, Names};
+pub(crate) use lane::{Lane, Notes};
 
 /// The transport a flow runs over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -62,7 +65,7 @@ pub(crate) const FINISHED: u8 = 1;
 pub(crate) const INSPECTION_DONE: u8 = 2;
 pub(crate) const HANDSHAKE_STARTED: u8 = 4;
 
-/// The engine's state for one flow (both directions). 376 bytes, `Copy`,
+/// The engine's state for one flow (both directions). 384 bytes, `Copy`,
 /// no pointers: keep it in any memory you own.
 #[derive(Clone, Copy, Debug)]
 pub struct Flow {
@@ -73,16 +76,16 @@ pub struct Flow {
     pub(crate) handshake_start_us: u32,
     pub(crate) client_port: u16,
     pub(crate) server_port: u16,
-    pub(crate) names: Names,
+    pub(crate) notes: Notes,
     pub(crate) transport: Transport,
     pub(crate) start: FlowStart,
     pub(crate) flags: u8,
 }
 
 // The per-flow budget is part of the design: the build fails if it grows
-// past what the table above accounts for, or past 384 bytes in any case.
-const _: () = assert!(core::mem::size_of::<Flow>() == 376);
-const _: () = assert!(core::mem::size_of::<Lane>() == 172);
+// past what the table above accounts for; 384 bytes is the ceiling.
+const _: () = assert!(core::mem::size_of::<Flow>() == 384);
+const _: () = assert!(core::mem::size_of::<Lane>() == 164);
 const _: () = assert!(core::mem::size_of::<Flow>() <= 384);
 
 /// What a call to [`Flow::feed`] changed, for hosts that publish verdicts
@@ -118,7 +121,7 @@ impl Flow {
             handshake_start_us: 0,
             client_port,
             server_port,
-            names: Names([0, 0]),
+            notes: Notes::new(),
             transport,
             start,
             flags: 0,
@@ -180,8 +183,9 @@ impl Flow {
         };
         lane(&self.lanes[0])
             | lane(&self.lanes[1]) << 16
-            | (self.names.0[0] as u64) << 32
-            | (self.names.0[1] as u64) << 40
+            | (self.notes.codes()[0] as u64) << 32
+            | (self.notes.codes()[1] as u64) << 40
+            | (self.notes.destination.port as u64) << 48
     }
 
     /// Feeds the next payload of `dir`: the next in-order bytes of a TCP
@@ -199,11 +203,11 @@ impl Flow {
         let window_left = (cfg.inspect_budget as u64).saturating_sub(offset) as usize;
         let inspected = &payload[..payload.len().min(window_left)];
         match self.transport {
-            Transport::Tcp => self.lanes[i].feed_stream(cfg, inspected, offset, &mut self.names),
+            Transport::Tcp => self.lanes[i].feed_stream(cfg, inspected, offset, &mut self.notes),
             Transport::Udp => self.feed_datagram(cfg, i, payload, inspected, offset),
         }
         if offset + payload.len() as u64 >= cfg.inspect_budget as u64 {
-            self.lanes[i].finish_inspection(cfg, &mut self.names);
+            self.lanes[i].finish_inspection(cfg, &mut self.notes);
         }
         self.note_handshake(ts_us);
         if self.lanes[0].done() && self.lanes[1].done() {
@@ -225,7 +229,7 @@ impl Flow {
     /// this side has said hello when the protocol has a key exchange
     /// (framing without a hello stays measured, as a costume would).
     fn feed_datagram(&mut self, cfg: &Config, i: usize, d: &[u8], inspected: &[u8], offset: u64) {
-        let known = self.names.get(0);
+        let known = self.notes.get(0);
         let mut own = self.lanes[i].memory();
         let other = self.lanes[1 - i].memory();
         let first = self.lanes[i].bytes() == d.len() as u64;
@@ -246,7 +250,7 @@ impl Flow {
             }
             Judgement::Confirmed(g) => {
                 self.lanes[i].set_memory(own);
-                self.names.set(0, g.protocol);
+                self.notes.set(0, g.protocol);
                 for lane in &mut self.lanes {
                     if lane.memory().held(g.protocol) {
                         lane.facts.set(g.facts);
@@ -256,7 +260,7 @@ impl Flow {
                 return;
             }
             Judgement::Yes(g) if known.is_none() => {
-                self.names.set(0, g.protocol);
+                self.notes.set(0, g.protocol);
                 g.facts
             }
             Judgement::Yes(g) if known == Some(g.protocol) => g.facts,
@@ -267,11 +271,11 @@ impl Flow {
         let mut framed = facts != 0;
         // What one datagram cannot tell: RTP needs two of one stream, QUIC's
         // short headers a run of them, repeats the one before.
-        let seen = rtp::observe(d, &mut own.rtp, self.names.get(0));
+        let seen = rtp::observe(d, &mut own.rtp, self.notes.get(0));
         if seen.names {
-            self.names.set(0, Protocol::Rtp);
+            self.notes.set(0, Protocol::Rtp);
         }
-        if self.names.get(0) == Some(Protocol::Rtp) {
+        if self.notes.get(0) == Some(Protocol::Rtp) {
             lane.facts.set(Facts::FRAMING);
             framed |= seen.framed;
         }
@@ -280,10 +284,27 @@ impl Flow {
         lane.set_memory(own);
         let explains = framed
             && self
-                .names
+                .notes
                 .get(0)
                 .is_some_and(|p| !p.has_key_exchange() || lane.facts.has(Facts::HELLO));
         lane.take_datagram(cfg, inspected, offset, explains);
+        if explains && self.notes.get(0) == Some(Protocol::Dns) {
+            // What DNS carries in its names and records is measured on its
+            // own (`dns_encoded_payload`).
+            let notes = &mut self.notes;
+            dns::payload_parts(inspected, |part| match part {
+                dns::Part::Label(at, len) => {
+                    lane.take_payload(cfg, &inspected[at..at + len], offset + at as u64, true)
+                }
+                dns::Part::Data(at, len) => {
+                    lane.take_payload(cfg, &inspected[at..at + len], offset + at as u64, false)
+                }
+                dns::Part::Zone(at) if !notes.destination.is_some() => {
+                    notes.destination = dns::zone(inspected, at);
+                }
+                dns::Part::Zone(_) => {}
+            });
+        }
     }
 
     /// Reports that `len` bytes of `dir`'s stream are missing (a TCP gap).
@@ -291,7 +312,7 @@ impl Flow {
     pub fn gap(&mut self, cfg: &Config, dir: Direction, len: u64, ts_us: u64) {
         self.touch(ts_us);
         if len > 0 && self.transport == Transport::Tcp {
-            self.lanes[dir.index()].gap(cfg, &mut self.names);
+            self.lanes[dir.index()].gap(cfg, &mut self.notes);
             self.note_handshake(ts_us);
         }
     }
@@ -322,7 +343,7 @@ impl Flow {
     /// streams ended now.
     fn settle(&mut self, cfg: &Config) {
         for lane in &mut self.lanes {
-            lane.settle(cfg, &mut self.names);
+            lane.settle(cfg, &mut self.notes);
         }
         self.note_handshake(self.last_ts_us);
     }
@@ -349,7 +370,7 @@ impl Flow {
     pub(crate) fn negotiated(&self) -> Option<proto::tls::Negotiated> {
         [&self.lanes[1], &self.lanes[0]]
             .into_iter()
-            .find_map(|l| l.walker().and_then(|w| w.negotiated()))
+            .find_map(|l| l.kept().negotiated())
     }
 }
 

@@ -15,7 +15,7 @@
 //!
 //! ## Design
 //!
-//! * `#![no_std]`, no heap: a [`Flow`] is a 376-byte `Copy` value in memory
+//! * `#![no_std]`, no heap: a [`Flow`] is a 384-byte `Copy` value in memory
 //!   the host owns; a [`Config`] is shared read-only by all flows.
 //! * Chunking-invariant: the same bytes give the same verdict however they
 //!   were split into segments.
@@ -68,8 +68,8 @@ pub use knobs::{Knob, KnobError, KNOBS};
 pub use proto::tls::looks_like_tls;
 pub use stats::{shannon, summarize, Encoding, Summary};
 pub use verdict::{
-    Alert, AlertSet, Broke, Content, DirReport, Direction, Evidence, Format, HandshakeEvidence,
-    MalformReason, Protocol, Span, Verdict,
+    Alert, AlertSet, Broke, Content, Destination, DirReport, Direction, Evidence, Format,
+    HandshakeEvidence, Host, MalformReason, Message, Protocol, Span, Verdict,
 };
 
 /// Version of the verdict model (alert bits, protocol and format codes).

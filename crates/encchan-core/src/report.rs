@@ -15,6 +15,7 @@
 //! | `handshake_incomplete`, `handshake_malformed` | `protocol`, `direction`, `offset`, `reason`, `elapsed_us` |
 //! | `rsa_key_exchange` | `cipher_suite`, `tls_version` |
 //! | `traffic_asymmetry` | `ratio`, `threshold`, `client_bytes`, `server_bytes` |
+//! | `dns_encoded_payload` | the high-entropy direction's statistics (the question labels, or the TXT/NULL data), `query_payload`, `answer_payload`, `zone` (the last two labels of the first name that carried labels) |
 //!
 //! A direction's statistics: `direction`, `entropy`, `threshold`,
 //! `collisions`, `collisions_expected`, `block_shannon`,
@@ -22,11 +23,13 @@
 //! `mean_popcount`, `encoding`, `uniform_blocks`, `full_blocks`,
 //! `binary_bytes`, `binary_entropy`, `printable_cover`, `bytes_inspected`,
 //! `offsets` (the measured spans, `[{"start", "end"}, …]`), `format`, and, when
-//! the bytes came through a carrier or after a broken framing, `carrier`
-//! and `broke` (`protocol`, `reason`, `at`).
+//! the bytes were a cleartext protocol's content, `carrier` (`http`,
+//! `http_connect`, `websocket`, `socks4`, `socks5` …) and `message` (the HTTP method of the request,
+//! or the status of the response, whose body was measured first); when they
+//! came after a broken framing, `broke` (`protocol`, `reason`, `at`).
 
 use crate::config::Config;
-use crate::verdict::{Alert, DirReport, Direction, Verdict};
+use crate::verdict::{Alert, Destination, DirReport, Direction, Message, Verdict};
 use core::fmt::Write;
 
 /// One value of the tree a verdict is written as.
@@ -94,6 +97,9 @@ pub fn write_verdict(v: &Verdict, cfg: &Config, s: &mut dyn Sink) {
     if let Some(c) = v.carrier {
         s.value(Some("carrier"), Value::Str(c.name()));
     }
+    if let Some(d) = v.destination {
+        destination(s, &d);
+    }
     s.value(Some("content"), Value::Str(v.content.name()));
     s.open_array(Some("alerts"));
     for a in v.alerts.iter() {
@@ -131,6 +137,55 @@ pub fn write_verdict(v: &Verdict, cfg: &Config, s: &mut dyn Sink) {
         Value::Bool(v.key_exchange_complete),
     );
     s.value(Some("inspection_done"), Value::Bool(v.inspection_done));
+}
+
+/// A string formatted into a fixed buffer (the core does not allocate);
+/// what does not fit is cut at a character boundary.
+struct Text<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Text<N> {
+    fn new() -> Self {
+        Text {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl<const N: usize> Write for Text<N> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for c in s.chars() {
+            let mut utf8 = [0; 4];
+            let c = c.encode_utf8(&mut utf8).as_bytes();
+            if self.len + c.len() > N {
+                return Err(core::fmt::Error);
+            }
+            self.buf[self.len..self.len + c.len()].copy_from_slice(c);
+            self.len += c.len();
+        }
+        Ok(())
+    }
+}
+
+/// `"destination": {"host": …, "port": …}`: where a proxy carrier was
+/// asked to connect (a name cut at 16 bytes ends in `…`).
+fn destination(s: &mut dyn Sink, d: &Destination) {
+    let Some(host) = d.host() else {
+        return;
+    };
+    let mut text = Text::<48>::new();
+    let _ = write!(text, "{host}");
+    s.open_object(Some("destination"));
+    s.value(Some("host"), Value::Str(text.as_str()));
+    s.value(Some("port"), Value::Uint(d.port as u64));
+    s.close();
 }
 
 /// A direction's statistics, as evidence.
@@ -183,8 +238,13 @@ fn statistics(v: &Verdict, cfg: &Config, dir: Direction, s: &mut dyn Sink) {
     }
     s.close();
     opt_str(s, "format", d.format.map(|f| f.name()));
-    if let Some(c) = v.carrier {
-        s.value(Some("carrier"), Value::Str(c.name()));
+    if let Some(c) = v.carrier_name(dir) {
+        s.value(Some("carrier"), Value::Str(c));
+        match d.message {
+            Some(Message::Request(method)) => s.value(Some("message"), Value::Str(method)),
+            Some(Message::Response(status)) => s.value(Some("message"), Value::Uint(status as u64)),
+            None => {}
+        }
     }
     if let Some(b) = d.broke {
         s.open_object(Some("broke"));
@@ -243,6 +303,22 @@ pub fn write_evidence(v: &Verdict, cfg: &Config, alert: Alert, s: &mut dyn Sink)
         Alert::RsaKeyExchange => {
             hex(s, "cipher_suite", e.cipher_suite);
             hex(s, "tls_version", v.tls_version);
+        }
+        Alert::DnsEncodedPayload => {
+            statistics(
+                v,
+                cfg,
+                e.high_entropy_direction.unwrap_or(Direction::ToServer),
+                s,
+            );
+            s.value(Some("query_payload"), Value::Bool(v.dirs[0].high_entropy));
+            s.value(Some("answer_payload"), Value::Bool(v.dirs[1].high_entropy));
+            let zone = v.destination.as_ref().and_then(|d| d.host());
+            let mut text = Text::<48>::new();
+            if let Some(zone) = zone {
+                let _ = write!(text, "{zone}");
+            }
+            opt_str(s, "zone", zone.map(|_| text.as_str()));
         }
         Alert::TrafficAsymmetry => {
             s.value(

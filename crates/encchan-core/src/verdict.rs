@@ -48,6 +48,9 @@ code_enum! {
         TrafficAsymmetry = 6 => "traffic_asymmetry",
         /// SSH on a port not profiled for it (T1573.002, T1571).
         SshUnexpectedPort = 7 => "ssh_unexpected_port",
+        /// DNS names or TXT/NULL records that carry encoded ciphertext
+        /// (T1071.004, T1573.001).
+        DnsEncodedPayload = 8 => "dns_encoded_payload",
     }
 }
 
@@ -62,6 +65,7 @@ impl Alert {
             | Alert::HandshakeMalformed
             | Alert::RsaKeyExchange => "T1573.002",
             Alert::EncryptedOnPlaintextPort | Alert::TrafficAsymmetry => "T1573",
+            Alert::DnsEncodedPayload => "T1071.004",
         }
     }
 
@@ -206,6 +210,147 @@ pub struct Span {
     pub end: u64,
 }
 
+/// Where a proxy carrier (an HTTP CONNECT, SOCKS) was asked to connect:
+/// the port, and the address or the first bytes of the host name. 20
+/// bytes, kept in the flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Destination {
+    pub port: u16,
+    kind: u8,
+    len: u8,
+    bytes: [u8; 16],
+}
+
+/// The host part of a [`Destination`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host<'a> {
+    Ipv4([u8; 4]),
+    Ipv6([u8; 16]),
+    /// A host name, or its first 16 bytes (`truncated`).
+    Name {
+        name: &'a str,
+        truncated: bool,
+    },
+}
+
+const DEST_NONE: u8 = 0;
+const DEST_V4: u8 = 1;
+const DEST_V6: u8 = 2;
+const DEST_NAME: u8 = 3;
+const DEST_NAME_CUT: u8 = 4;
+
+impl Destination {
+    pub const NONE: Destination = Destination {
+        port: 0,
+        kind: DEST_NONE,
+        len: 0,
+        bytes: [0; 16],
+    };
+
+    pub fn ipv4(addr: [u8; 4], port: u16) -> Self {
+        let mut bytes = [0; 16];
+        bytes[..4].copy_from_slice(&addr);
+        Destination {
+            port,
+            kind: DEST_V4,
+            len: 4,
+            bytes,
+        }
+    }
+
+    pub fn ipv6(addr: [u8; 16], port: u16) -> Self {
+        Destination {
+            port,
+            kind: DEST_V6,
+            len: 16,
+            bytes: addr,
+        }
+    }
+
+    /// A host name (its printable ASCII prefix, up to 16 bytes) and port.
+    pub fn name(name: &[u8], port: u16) -> Self {
+        let mut bytes = [0; 16];
+        let n = name
+            .iter()
+            .take(16)
+            .take_while(|b| b.is_ascii_graphic())
+            .count();
+        bytes[..n].copy_from_slice(&name[..n]);
+        Destination {
+            port,
+            kind: if n < name.len() {
+                DEST_NAME_CUT
+            } else {
+                DEST_NAME
+            },
+            len: n as u8,
+            bytes,
+        }
+    }
+
+    /// Marks a host name as cut (the walker kept only its first bytes).
+    pub(crate) fn truncate(&mut self) {
+        if self.kind == DEST_NAME {
+            self.kind = DEST_NAME_CUT;
+        }
+    }
+
+    /// Whether a destination was noted.
+    pub fn is_some(&self) -> bool {
+        self.kind != DEST_NONE
+    }
+
+    /// The host, if a destination was noted.
+    pub fn host(&self) -> Option<Host<'_>> {
+        match self.kind {
+            DEST_V4 => Some(Host::Ipv4([
+                self.bytes[0],
+                self.bytes[1],
+                self.bytes[2],
+                self.bytes[3],
+            ])),
+            DEST_V6 => Some(Host::Ipv6(self.bytes)),
+            DEST_NAME | DEST_NAME_CUT => Some(Host::Name {
+                name: core::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or(""),
+                truncated: self.kind == DEST_NAME_CUT,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl core::fmt::Display for Host<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Host::Ipv4(a) => write!(f, "{}.{}.{}.{}", a[0], a[1], a[2], a[3]),
+            Host::Ipv6(a) => {
+                for (i, pair) in a.chunks(2).enumerate() {
+                    if i > 0 {
+                        f.write_str(":")?;
+                    }
+                    write!(f, "{:x}", u16::from_be_bytes([pair[0], pair[1]]))?;
+                }
+                Ok(())
+            }
+            Host::Name { name, truncated } => {
+                f.write_str(name)?;
+                if *truncated {
+                    f.write_str("…")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A carrier's message whose content was measured: an HTTP request (by its
+/// method) or response (by its status).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Message {
+    Request(&'static str),
+    Response(u16),
+}
+
 /// Where and why a protocol's framing broke in one direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Broke {
@@ -267,6 +412,9 @@ pub struct DirReport {
     pub spans: [Option<Span>; 2],
     /// Where a protocol's framing broke, after which bytes were measured.
     pub broke: Option<Broke>,
+    /// The carrier's message whose content was measured first (an HTTP
+    /// body's request or response).
+    pub message: Option<Message>,
     /// The format recognized at the start of the (innermost) stream, if any.
     pub format: Option<Format>,
     /// Stream offset at which this direction's inspection ended, if it did.
@@ -328,6 +476,8 @@ pub struct Verdict {
     /// The cleartext protocol that carried it, when a carrier handed its
     /// stream over (an HTTP CONNECT tunnel, STARTTLS …).
     pub carrier: Option<Protocol>,
+    /// Where a proxy carrier was asked to connect, if one was.
+    pub destination: Option<Destination>,
     /// What the payload looks like.
     pub content: Content,
     /// Anomalies raised.
@@ -368,4 +518,43 @@ impl Verdict {
     pub fn publish(&self) -> AlertSet {
         self.final_alerts
     }
+
+    /// The cleartext protocol whose content direction `dir`'s measured
+    /// bytes were (an HTTP body, a WebSocket message, a CONNECT or SOCKS
+    /// tunnel), if they were carried inside framing that held.
+    pub fn carried_by(&self, dir: Direction) -> Option<Protocol> {
+        carried_by(self.protocol, self.carrier, self.dir(dir).broke.is_some())
+    }
+}
+
+impl Verdict {
+    /// The name the evidence gives [`Verdict::carried_by`]: the protocol's,
+    /// except that a tunnel an HTTP proxy opened for a destination is
+    /// `http_connect` (HTTP bodies are `http`).
+    pub fn carrier_name(&self, dir: Direction) -> Option<&'static str> {
+        let p = self.carried_by(dir)?;
+        let tunnel = self.protocol.is_none_or(|q| q.has_key_exchange());
+        Some(
+            if p == Protocol::Http && tunnel && self.destination.is_some() {
+                "http_connect"
+            } else {
+                p.name()
+            },
+        )
+    }
+}
+
+/// What [`Verdict::carried_by`] says, from its parts: the innermost
+/// protocol when it is a cleartext one (its walker measured its content),
+/// else the carrier that handed the stream over; nothing once the framing
+/// broke (the bytes after a break are no one's content).
+pub(crate) fn carried_by(
+    protocol: Option<Protocol>,
+    carrier: Option<Protocol>,
+    broke: bool,
+) -> Option<Protocol> {
+    if broke {
+        return None;
+    }
+    protocol.filter(|p| !p.has_key_exchange()).or(carrier)
 }

@@ -96,15 +96,27 @@ Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\
     let v = tcp(25, &mail, b"220 mx.example.org ESMTP\r\n250 OK\r\n", 700);
     assert_eq!(v.protocol, Some(Protocol::Smtp));
     assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
-    // A JSON body with a token in it, its length declared as HTTP requires.
-    let mut body = b"{\"token\":\"".to_vec();
-    body.extend(base64(&random(8, 1500)));
-    body.extend_from_slice(b"\"}");
-    let mut http = format!(
-        "POST /api HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
+    // Headers are not bodies: a long bearer token and a cookie, and a JSON
+    // body whose one token sits among ordinary fields, stay clean.
+    let mut token = base64(&random(8, 1500));
+    token.retain(|&b| b != b'\r' && b != b'\n');
+    let mut body = b"{\"user\":\"alice\",\"locale\":\"en-GB\",\"session\":\"".to_vec();
+    body.extend_from_slice(&token[..160]);
+    body.extend_from_slice(
+        b"\",\"items\":[{\"name\":\"first item\",\"count\":1},{\"name\":\"second item\",\"count\":2}],\
+\"note\":\"please deliver to the back door before noon, thanks\",\"flags\":[\"gift\",\"express\"]}",
+    );
+    let mut http = b"POST /api HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ".to_vec();
+    http.extend_from_slice(&token);
+    http.extend_from_slice(b"\r\nCookie: sid=");
+    http.extend_from_slice(&token[..800]);
+    http.extend_from_slice(
+        format!(
+            "\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
     http.extend(body);
     let v = tcp(
         80,
@@ -112,7 +124,8 @@ Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\
         b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
         700,
     );
-    assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert!(v.alerts.is_empty(), "{v:?}");
+    assert_eq!(v.protocol, Some(Protocol::Http));
 }
 
 #[test]
@@ -395,6 +408,57 @@ fn a_proxy_preamble_hands_over_and_ciphertext_inside_is_flagged() {
         !v.alerts.contains(Alert::TlsUnexpectedPort),
         "the proxy's port does not judge the tunnel's TLS"
     );
+    // The port the client asked for does: TLS through the proxy to 4444.
+    let mut hello = b"CONNECT 203.0.113.9:4444 HTTP/1.1\r\n\r\n".to_vec();
+    hello.extend_from_slice(&[22, 3, 1, 0, 47, 1, 0, 0, 43, 3, 3]);
+    hello.extend([0u8; 32]);
+    hello.extend_from_slice(&[0, 0, 2, 0x13, 0x01, 1, 0, 0, 0]);
+    let v = tcp(3128, &hello, ok, 100);
+    assert!(v.alerts.contains(Alert::TlsUnexpectedPort), "{v:?}");
+    assert_eq!(v.evidence.server_port, Some(4444));
+    assert_eq!(v.destination.map(|d| d.port), Some(4444));
+}
+
+#[test]
+fn socks_tunnels_are_looked_into() {
+    // SOCKS5 by name to port 443 (curl --socks5-hostname), then TLS.
+    let greeting = b"\x05\x01\x00\x05\x01\x00\x03\x0bexample.com\x01\xbb";
+    let reply = b"\x05\x00\x05\x00\x00\x01\x7f\x00\x00\x01\x9c\x40";
+    let mut c = greeting.to_vec();
+    c.extend_from_slice(&[22, 3, 1, 0, 47, 1, 0, 0, 43, 3, 3]);
+    c.extend([0u8; 32]);
+    c.extend_from_slice(&[0, 0, 2, 0x13, 0x01, 1, 0, 0, 0]);
+    c.extend_from_slice(&[23, 3, 3, 0x09, 0xc4]);
+    c.extend(random(70, 2500));
+    let mut s = reply.to_vec();
+    s.extend_from_slice(&[22, 3, 3, 0, 42, 2, 0, 0, 38, 3, 3]);
+    s.extend([0u8; 32]);
+    s.extend_from_slice(&[0, 0x13, 0x01, 0]);
+    s.extend_from_slice(&[23, 3, 3, 0x09, 0xc4]);
+    s.extend(random(71, 2500));
+    for step in [1, 7, 1460] {
+        let v = tcp(1080, &c, &s, step);
+        assert_eq!(
+            (v.carrier, v.protocol),
+            (Some(Protocol::Socks5), Some(Protocol::Tls)),
+            "step {step}"
+        );
+        assert!(v.alerts.is_empty(), "step {step}: {v:?}");
+        assert_eq!(v.destination.map(|d| d.port), Some(443));
+    }
+    // The same proxy relaying ciphertext with no handshake.
+    let mut c = greeting.to_vec();
+    c.extend(random(72, 3000));
+    let mut s = reply.to_vec();
+    s.extend(random(73, 3000));
+    let v = tcp(1080, &c, &s, 1460);
+    assert_eq!(
+        v.alerts.iter().collect::<Vec<_>>(),
+        [Alert::SymmetricOnly],
+        "{v:?}"
+    );
+    assert_eq!((v.carrier, v.protocol), (Some(Protocol::Socks5), None));
+    assert_eq!(v.carried_by(Direction::ToServer), Some(Protocol::Socks5));
 }
 
 #[test]
@@ -411,8 +475,9 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n
     assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
     assert_eq!(v.carrier, Some(Protocol::Http));
     assert_eq!(v.protocol, Some(Protocol::WebSocket));
-    // Real frames (a masked text frame, an unmasked binary one) are the
-    // carrier's: nothing measured, nothing flagged.
+    // Real frames: the client's masked text is measured unmasked and is
+    // text; the server's binary payloads of random bytes are ciphertext the
+    // WebSocket carries.
     let mut c = upgrade.to_vec();
     for _ in 0..20 {
         c.extend_from_slice(&[0x81, 0x85, 1, 2, 3, 4]);
@@ -424,6 +489,22 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n
         s.extend(random(62, 100));
     }
     let v = tcp(8080, &c, &s, 333);
+    assert_eq!(
+        v.alerts.iter().collect::<Vec<_>>(),
+        [Alert::SymmetricOnly],
+        "{v:?}"
+    );
+    assert_eq!(v.evidence.high_entropy_direction, Some(Direction::ToClient));
+    assert_eq!((v.dirs[0].inspected, v.dirs[1].inspected), (100, 2000));
+    assert_eq!(v.dirs[0].printable_fraction, 1.0);
+    // Text both ways: chat stays clean.
+    let mut s = switching.to_vec();
+    for k in 0..20 {
+        let line =
+            format!("{{\"from\":\"bob\",\"seq\":{k},\"text\":\"see you at the station at six\"}}");
+        s.extend_from_slice(&[0x81, line.len() as u8]);
+        s.extend_from_slice(line.as_bytes());
+    }
+    let v = tcp(8080, &c, &s, 333);
     assert!(v.alerts.is_empty(), "{v:?}");
-    assert_eq!(v.dirs[1].inspected, 0);
 }

@@ -9,9 +9,9 @@
 
 use crate::config::Config;
 use crate::format;
-use crate::proto::{self, DatagramMemory, Facts, Next, Unknown, Walk, Walker, SNIFF};
+use crate::proto::{self, DatagramMemory, Facts, Kept, Next, Unknown, Walk, Walker, SNIFF};
 use crate::stats::ByteStats;
-use crate::verdict::{MalformReason, Protocol, Span};
+use crate::verdict::{Destination, MalformReason, Protocol, Span};
 
 /// A layer's first bytes, waiting until the probes can judge them.
 #[derive(Clone, Copy, Debug)]
@@ -40,12 +40,12 @@ pub(crate) enum Stage {
     /// A protocol's walker reads the layer.
     Walk(Walker),
     /// Nothing walks the rest of the layer: it is measured or explained as
-    /// a whole. A walker whose framing broke (`broke`) is kept for what it
-    /// read (the TLS parameters).
+    /// a whole. What the last walker read that a verdict reports (the TLS
+    /// parameters, a carrier's measured message) is kept.
     Rest {
         measure: bool,
         broke: Option<(MalformReason, u32)>,
-        walker: Option<Walker>,
+        kept: Kept,
     },
     /// UDP: datagrams are judged one by one.
     Datagrams(DatagramMemory),
@@ -61,13 +61,15 @@ const EXPLAINED: u8 = 4;
 /// The current layer is an inner stream.
 const INNER: u8 = 8;
 
-/// Offsets are kept in 32 bits: inspection ends within the budget (≤ 64
-/// KiB), and nothing after it is walked or measured.
-const NO_SPAN: u32 = u32::MAX;
+/// Offsets are kept in 16 bits: inspection ends within the budget (≤ 64
+/// KiB), and nothing after it is walked or measured, so every inspected
+/// byte's offset is below 65536. A span is kept as its first and last
+/// byte; last < first means none.
+const NO_SPAN: [u16; 2] = [1, 0];
 
-/// One direction. 172 bytes: statistics 72, the stage (the sniff window or
-/// a walker) 68, the payload count 8, the measured spans 16, where the
-/// current layer starts 4, facts, format, flags and the current layer's
+/// One direction. 164 bytes: statistics 72, the stage (the sniff window or
+/// a walker) 68, the payload count 8, the measured spans 8, where the
+/// current layer starts 2, facts, format, flags and the current layer's
 /// protocol 4.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Lane {
@@ -76,10 +78,11 @@ pub(crate) struct Lane {
     bytes: [u32; 2],
     pub stats: ByteStats,
     pub stage: Stage,
-    /// The measured spans of the outer and the inner layer, `[start, end)`.
-    spans: [[u32; 2]; 2],
-    /// The stream offset where the current layer starts.
-    layer_start: u32,
+    /// The measured spans of the outer and the inner layer: first and last
+    /// byte.
+    spans: [[u16; 2]; 2],
+    /// The stream offset where the current layer starts (saturating).
+    layer_start: u16,
     pub facts: Facts,
     /// `Format` code recognized at the start of the innermost stream, 0 if
     /// none.
@@ -105,7 +108,7 @@ impl Lane {
             } else {
                 Stage::Sniff(Sniff::new(Unknown::Measure))
             },
-            spans: [[NO_SPAN, 0]; 2],
+            spans: [NO_SPAN; 2],
             layer_start: 0,
             facts: Facts::EMPTY,
             format: 0,
@@ -153,20 +156,21 @@ impl Lane {
         }
     }
 
-    /// The walker reading (or that read) the current layer.
-    pub fn walker(&self) -> Option<&Walker> {
+    /// What the walker reading (or that read) the current layer found that
+    /// a verdict reports.
+    pub fn kept(&self) -> Kept {
         match &self.stage {
-            Stage::Walk(w) => Some(w),
-            Stage::Rest { walker, .. } => walker.as_ref(),
-            _ => None,
+            Stage::Walk(w) => w.kept(),
+            Stage::Rest { kept, .. } => *kept,
+            _ => Kept::default(),
         }
     }
 
     pub fn spans(&self) -> [Option<Span>; 2] {
-        self.spans.map(|[start, end]| {
-            (start != NO_SPAN).then_some(Span {
-                start: start as u64,
-                end: end as u64,
+        self.spans.map(|[first, last]| {
+            (last >= first).then_some(Span {
+                start: first as u64,
+                end: last as u64 + 1,
             })
         })
     }
@@ -183,21 +187,38 @@ impl Lane {
         }
         self.stats.update(data);
         let span = &mut self.spans[self.layer()];
-        if span[0] == NO_SPAN {
-            span[0] = offset as u32;
+        let last = (offset + data.len() as u64 - 1).min(u16::MAX as u64) as u16;
+        if span[1] < span[0] {
+            span[0] = offset.min(u16::MAX as u64) as u16;
         }
-        span[1] = (offset + data.len() as u64) as u32;
+        span[1] = last;
+    }
+
+    /// Measures `data` XORed with `key` repeating (a WebSocket client's
+    /// masked payload), 256 bytes at a time through a stack buffer.
+    fn apply_masked(&mut self, cfg: &Config, data: &[u8], offset: u64, key: [u8; 4]) {
+        if key == [0; 4] {
+            return self.apply(cfg, data, offset, true);
+        }
+        let mut buf = [0u8; 256];
+        for (k, chunk) in data.chunks(buf.len()).enumerate() {
+            for (j, (o, b)) in buf.iter_mut().zip(chunk).enumerate() {
+                *o = b ^ key[j % 4];
+            }
+            let at = offset + (k * buf.len()) as u64;
+            self.apply(cfg, &buf[..chunk.len()], at, true);
+        }
     }
 
     /// Feeds the next in-order bytes of a TCP stream (`offset`: the stream
-    /// offset of `data[0]`, all within the inspection window). `names`
+    /// offset of `data[0]`, all within the inspection window). `notes`
     /// holds the flow's protocol per layer.
     pub fn feed_stream(
         &mut self,
         cfg: &Config,
         mut data: &[u8],
         mut offset: u64,
-        names: &mut Names,
+        notes: &mut Notes,
     ) {
         while !data.is_empty() {
             let used = match &mut self.stage {
@@ -208,11 +229,11 @@ impl Lane {
                     s.len += take as u8;
                     let full = s.len as usize == SNIFF;
                     if full {
-                        self.decide(cfg, offset + take as u64, false, names);
+                        self.decide(cfg, offset + take as u64, false, notes);
                     }
                     take
                 }
-                Stage::Walk(_) => self.walk(cfg, data, offset, names),
+                Stage::Walk(_) => self.walk(cfg, data, offset, notes),
                 Stage::Rest { measure, .. } => {
                     let measure = *measure;
                     self.apply(cfg, data, offset, measure);
@@ -226,7 +247,7 @@ impl Lane {
     }
 
     /// Runs the walker over `data` for one step; returns the bytes used.
-    fn walk(&mut self, cfg: &Config, data: &[u8], offset: u64, names: &mut Names) -> usize {
+    fn walk(&mut self, cfg: &Config, data: &[u8], offset: u64, notes: &mut Notes) -> usize {
         let Stage::Walk(mut walker) = self.stage else {
             return 0;
         };
@@ -235,12 +256,25 @@ impl Lane {
         debug_assert!(step.len > 0 || step.next != Next::Continue);
         let len = step.len.min(data.len());
         self.stage = Stage::Walk(walker);
-        self.apply(cfg, &data[..len], offset, step.measure);
+        if step.measure {
+            self.apply_masked(cfg, &data[..len], offset, step.xor);
+        } else {
+            self.apply(cfg, &data[..len], offset, false);
+        }
+        if step.release {
+            // Bytes held until the walker could judge them (these among
+            // them), measured now, in stream order.
+            let (held, at) = walker.pending();
+            self.apply(cfg, held, at, true);
+        }
         let end = offset + len as u64;
         match step.next {
             Next::Continue => {}
             Next::Broken(reason, at) => self.break_at(reason, at, Some(walker)),
             Next::Inner(unknown) => {
+                if let Some(d) = walker.destination() {
+                    notes.destination = d;
+                }
                 // A walker that read a TLS record's first bytes where a
                 // message should be gives them back: the inner stream
                 // starts with them.
@@ -264,7 +298,7 @@ impl Lane {
             }
             Next::Switch(protocol, inner) => {
                 self.enter_inner(end);
-                self.start_layer(protocol, inner, names);
+                self.start_layer(protocol, inner, notes);
             }
         }
         len
@@ -278,12 +312,12 @@ impl Lane {
             self.facts = Facts::EMPTY;
         }
         self.flags |= INNER;
-        self.layer_start = start as u32;
+        self.layer_start = start.min(u16::MAX as u64) as u16;
     }
 
     /// The current layer is `protocol`, read by `walker`.
-    fn start_layer(&mut self, protocol: Protocol, walker: Walker, names: &mut Names) {
-        names.set(self.layer(), protocol);
+    fn start_layer(&mut self, protocol: Protocol, walker: Walker, notes: &mut Notes) {
+        notes.set(self.layer(), protocol);
         self.protocol = protocol as u8;
         self.stage = Stage::Walk(walker);
     }
@@ -293,20 +327,20 @@ impl Lane {
         self.stage = Stage::Rest {
             measure: true,
             broke: Some((reason, at.min(u32::MAX as u64) as u32)),
-            walker,
+            kept: walker.map(|w| w.kept()).unwrap_or_default(),
         };
     }
 
     /// The sniff window is full, or no more bytes will come (`complete`):
     /// name the layer's protocol and walk the window, or settle what the
     /// bytes are. `end` is the stream offset just past the window.
-    fn decide(&mut self, cfg: &Config, end: u64, complete: bool, names: &mut Names) {
+    fn decide(&mut self, cfg: &Config, end: u64, complete: bool, notes: &mut Notes) {
         let Stage::Sniff(s) = self.stage else {
             return;
         };
         let window = &s.window[..s.len as usize];
         let start = end - window.len() as u64;
-        self.layer_start = start as u32;
+        self.layer_start = start.min(u16::MAX as u64) as u16;
         if let Some((protocol, walker)) = proto::sniff(window, complete) {
             if self.layer() == 1 && protocol as u8 == self.protocol {
                 // The carrier itself goes on (an upgrade was refused: the
@@ -314,9 +348,9 @@ impl Lane {
                 // request): no inner stream.
                 self.flags &= !INNER;
             }
-            self.start_layer(protocol, walker, names);
+            self.start_layer(protocol, walker, notes);
             // The window's bytes are the walker's first.
-            self.feed_stream(cfg, window, start, names);
+            self.feed_stream(cfg, window, start, notes);
             return;
         }
         match s.unknown {
@@ -329,17 +363,28 @@ impl Lane {
                 self.stage = Stage::Rest {
                     measure: true,
                     broke: None,
-                    walker: None,
+                    kept: Kept::default(),
                 };
             }
-            // Not an inner stream after all: the carrier's content, or its
+            // Not an inner stream after all: the carrier's content, judged
+            // by its first bytes, or explained with the carrier, or its
             // framing broke where the stream was handed over.
+            Unknown::Content => {
+                self.flags &= !INNER;
+                let prefix = &window[..window.len().min(format::PREFIX)];
+                let innocent = format::detect(prefix).is_some_and(|f| !f.is_ciphertext());
+                self.stage = Stage::Rest {
+                    measure: !innocent,
+                    broke: None,
+                    kept: Kept::default(),
+                };
+            }
             Unknown::Explain => {
                 self.flags &= !INNER;
                 self.stage = Stage::Rest {
                     measure: false,
                     broke: None,
-                    walker: None,
+                    kept: Kept::default(),
                 };
             }
             Unknown::Broken(reason) => {
@@ -349,11 +394,11 @@ impl Lane {
         }
         let window = s.window;
         let n = s.len as usize;
-        self.feed_stream(cfg, &window[..n], start, names);
+        self.feed_stream(cfg, &window[..n], start, notes);
     }
 
     /// Runs what waits for more bytes as if the stream ended here.
-    pub fn settle(&mut self, cfg: &Config, names: &mut Names) {
+    pub fn settle(&mut self, cfg: &Config, notes: &mut Notes) {
         // Judging a window may hand over to an inner stream, whose window
         // then holds the rest (fewer bytes each time: a hand-over consumes
         // at least one).
@@ -364,7 +409,7 @@ impl Lane {
                 return;
             }
             let end = self.inspected_end(cfg);
-            self.decide(cfg, end, true, names);
+            self.decide(cfg, end, true, notes);
         }
     }
 
@@ -374,8 +419,8 @@ impl Lane {
     }
 
     /// Inspection of this direction ended: settle it.
-    pub fn finish_inspection(&mut self, cfg: &Config, names: &mut Names) {
-        self.settle(cfg, names);
+    pub fn finish_inspection(&mut self, cfg: &Config, notes: &mut Notes) {
+        self.settle(cfg, notes);
         self.flags |= DONE;
     }
 
@@ -383,9 +428,9 @@ impl Lane {
     /// Bytes waiting in a sniff window are judged as the layer's whole
     /// start; a walker's layer keeps its disposition (explained if it
     /// explained anything).
-    pub fn gap(&mut self, cfg: &Config, names: &mut Names) {
+    pub fn gap(&mut self, cfg: &Config, notes: &mut Notes) {
         // What the window holds is all the layer will show of its start.
-        self.settle(cfg, names);
+        self.settle(cfg, notes);
         self.flags |= GAP;
         match self.stage {
             // Nothing came before the gap: what follows is no stream start.
@@ -393,14 +438,14 @@ impl Lane {
                 self.stage = Stage::Rest {
                     measure: true,
                     broke: None,
-                    walker: None,
+                    kept: Kept::default(),
                 }
             }
             Stage::Walk(w) => {
                 self.stage = Stage::Rest {
                     measure: !self.explained(),
                     broke: None,
-                    walker: Some(w),
+                    kept: w.kept(),
                 }
             }
             Stage::Rest { .. } | Stage::Datagrams(_) => {}
@@ -426,23 +471,54 @@ impl Lane {
     pub fn take_datagram(&mut self, cfg: &Config, inspected: &[u8], offset: u64, explained: bool) {
         self.apply(cfg, inspected, offset, !explained);
     }
+
+    /// Measures a part of an explained datagram that may carry a payload
+    /// (a DNS label, TXT data). `fold`: a label with no upper-case letter
+    /// is measured upper-cased (names are case-insensitive: lower-case
+    /// base32 is base32); a mixed-case one as it is.
+    pub fn take_payload(&mut self, cfg: &Config, part: &[u8], offset: u64, fold: bool) {
+        if !fold || part.len() > 64 || part.iter().any(u8::is_ascii_uppercase) {
+            return self.apply(cfg, part, offset, true);
+        }
+        let mut buf = [0u8; 64];
+        for (o, b) in buf.iter_mut().zip(part) {
+            *o = b.to_ascii_uppercase();
+        }
+        self.apply(cfg, &buf[..part.len()], offset, true);
+    }
 }
 
-/// The flow's protocol per layer, as codes (0: none yet).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Names(pub [u8; 2]);
+/// What the lanes note for the whole flow: the protocol of each layer (as
+/// codes, 0: none yet), and where a proxy carrier was asked to connect.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Notes {
+    protocols: [u8; 2],
+    pub destination: Destination,
+}
 
-impl Names {
+impl Notes {
+    pub const fn new() -> Self {
+        Notes {
+            protocols: [0, 0],
+            destination: Destination::NONE,
+        }
+    }
+
     /// The first recognition names a layer; an FTP client's commands
     /// correct a `220` greeting taken for SMTP.
     pub fn set(&mut self, layer: usize, p: Protocol) {
-        let current = &mut self.0[layer];
+        let current = &mut self.protocols[layer];
         if *current == 0 || (p == Protocol::Ftp && *current == Protocol::Smtp as u8) {
             *current = p as u8;
         }
     }
 
     pub fn get(&self, layer: usize) -> Option<Protocol> {
-        Protocol::from_code(self.0[layer])
+        Protocol::from_code(self.protocols[layer])
+    }
+
+    /// The codes, for change detection.
+    pub fn codes(&self) -> [u8; 2] {
+        self.protocols
     }
 }

@@ -27,7 +27,8 @@
 
 use super::websocket::WebSocketWalker;
 use super::{Datagram, Facts, Next, Step, Unknown, Walk, Walker};
-use crate::verdict::{MalformReason, Protocol};
+use crate::format;
+use crate::verdict::{Destination, MalformReason, Message, Protocol};
 
 /// Longest start or header line, and longest head, accepted.
 const MAX_LINE: u32 = 64 * 1024;
@@ -168,6 +169,9 @@ enum Phase {
     HeaderLine,
     /// Content-Length body bytes, `left` to go.
     Body,
+    /// A body ended with its held bytes released: they stay readable
+    /// (`pending`) until the next call begins the next message.
+    BodyEnd,
     ChunkSize,
     /// After the size digits: extensions and spaces up to the line end.
     ChunkExt,
@@ -184,6 +188,19 @@ enum Phase {
     H2Payload,
 }
 
+/// What the current body is, as far as the walker can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Body {
+    /// Its headers or its first bytes explain it (a declared compression,
+    /// a media or archive type, a download, a recognized format).
+    Explained,
+    /// Its first bytes are held until they say whether it is a known format.
+    Holding,
+    /// Content nothing explains: measured.
+    Measured,
+}
+
 // Message flags.
 const RESPONSE: u16 = 1;
 const CONNECT: u16 = 2;
@@ -194,68 +211,158 @@ const LENGTH: u16 = 16;
 const COLON: u16 = 32;
 /// The start line had a space.
 const SPACE: u16 = 64;
-
 /// The current message's Upgrade header names websocket.
 const WEBSOCKET: u16 = 128;
+/// Content-Encoding names a compression.
+const COMPRESSED: u16 = 256;
+/// The CONNECT target's host has ended (the port follows).
+const TARGET_PORT: u16 = 512;
+/// The start line's target is being read (after the method's space).
+const TARGET: u16 = 1024;
 
 // Headers the walker reads, by the bit it tracks while matching a name.
-const NAMES: [&[u8]; 3] = [b"content-length", b"transfer-encoding", b"upgrade"];
+const NAMES: [&[u8]; 5] = [
+    b"content-length",
+    b"transfer-encoding",
+    b"upgrade",
+    b"content-encoding",
+    b"content-type",
+];
 const H_LENGTH: u8 = 1;
 const H_ENCODING: u8 = 2;
 const H_UPGRADE: u8 = 4;
+const H_COMPRESSION: u8 = 8;
+const H_TYPE: u8 = 16;
 
-/// Streaming HTTP/RTSP/SIP walker for one direction. 44 bytes.
-///
-/// Lengths are kept in 32 bits, saturating: a walker only ever sees the
-/// inspection window (at most 64 KiB), so a longer body is simply the rest
-/// of it.
+/// Where in `buf` things sit while a head is read: the start line's first
+/// bytes (to tell a response or a CONNECT), then the CONNECT target's host
+/// or the Content-Type value.
+const START: usize = 8;
+const CAPTURE: usize = 8;
+
+/// A response body this long or longer is a download (an installer, a media
+/// file, a package), not the beacon-sized exchange of a C2 channel: its
+/// first bytes are not judged. See the module docs of `detect`.
+pub(crate) const DOWNLOAD: u32 = 1 << 20;
+
+/// Content-Type prefixes (lower case) whose bodies are compressed or media
+/// data by their nature.
+const EXPLAINED_TYPES: &[&[u8]] = &[
+    b"image/",
+    b"video/",
+    b"audio/",
+    b"font/",
+    b"model/",
+    b"multipart/",
+    b"application/zip",
+    b"application/gzip",
+    b"application/x-gzip",
+    b"application/x-xz",
+    b"application/x-bzip",
+    b"application/zstd",
+    b"application/x-zstd",
+    b"application/x-7z",
+    b"application/x-rar",
+    b"application/pdf",
+    b"application/wasm",
+    b"application/java-archiv",
+    b"application/vnd.android",
+    b"application/x-debian-pa",
+    b"application/vnd.debian.",
+    b"application/x-rpm",
+    b"application/x-apple-dis",
+    b"application/vnd.ms-cab-",
+    b"application/x-msdownload",
+    b"application/x-iso9660",
+    b"application/ogg",
+    b"application/dns-message",
+];
+
+/// Content-Encoding values that compress and whose output has no magic
+/// number to check a body against: the header is taken at its word. (gzip
+/// and zstd output starts with one: those bodies are held and their first
+/// bytes checked like any other, so a C2 that claims `gzip` over ciphertext
+/// is measured.)
+const UNCHECKED_COMPRESSIONS: &[&[u8]] = &[b"deflate", b"br", b"compress"];
+
+/// Content-Type prefixes (lower case) of formats `format::detect` knows by
+/// their first bytes: the claim is checked, not trusted (the body is held
+/// and judged like one without a type).
+const CHECKED_TYPES: &[&[u8]] = &[
+    b"image/png",
+    b"image/jpeg",
+    b"image/gif",
+    b"image/webp",
+    b"video/mp4",
+    b"video/webm",
+    b"application/pdf",
+    b"application/zip",
+    b"application/gzip",
+    b"application/x-gzip",
+    b"application/x-xz",
+    b"application/zstd",
+    b"application/x-zstd",
+    b"application/x-7z",
+];
+
+/// Streaming HTTP/RTSP/SIP walker for one direction. 60 bytes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct HttpWalker {
-    /// Body, chunk or frame bytes still to skip; Content-Length being read.
+    /// Body, chunk or frame bytes still to skip; while a head is read, the
+    /// Content-Length (or a CONNECT target's port). Saturating: a walker
+    /// only ever sees the inspection window (at most 64 KiB), so a longer
+    /// body is simply the rest of it.
     left: u32,
-    length: u32,
-    /// Bytes of the current line and of the current head.
-    line: u32,
-    head: u32,
+    /// Where the first measured body started, for the evidence.
+    measured_at: u32,
+    /// Bytes of the current line and of the current head (saturating).
+    line: u16,
+    head: u16,
     flags: u16,
-    /// The status code being read (responses).
+    /// The status code being read (responses); for requests, the method's
+    /// index in `HTTP_METHODS` plus 1000.
     status: u16,
-    /// The first bytes of the start line (to tell a response and CONNECT).
-    start: [u8; 8],
+    /// The first measured body's message: a status, or a method (+1000).
+    measured_message: u16,
     phase: Phase,
+    body: Body,
     protocol: Protocol,
     /// Header-name matching: bytes matched, and which names still match.
     name_len: u8,
     candidates: u8,
-    /// The header whose value is being read (`H_*`), and how much of
-    /// "chunked" (Transfer-Encoding) or "websocket" (Upgrade) it has
-    /// matched.
+    /// The header whose value is being read (`H_*`), and how much of a
+    /// keyword ("chunked", "websocket", a compression) it has matched.
     value: u8,
-    chunked_match: u8,
-    /// HTTP/2 frame header bytes read.
-    h2_len: u8,
-    h2: [u8; 9],
+    matched: u8,
+    /// Bytes used in `buf`: the captured value or target, the held body
+    /// prefix, or an HTTP/2 frame header.
+    used: u8,
+    /// The current line's first byte (a blank line, a folded header).
+    first: u8,
+    buf: [u8; 32],
 }
-const _: () = assert!(core::mem::size_of::<HttpWalker>() == 44);
+const _: () = assert!(core::mem::size_of::<HttpWalker>() == 60);
 
 impl HttpWalker {
     pub(crate) const fn new(protocol: Protocol) -> Self {
         HttpWalker {
             left: 0,
-            length: 0,
+            measured_at: 0,
             line: 0,
             head: 0,
             flags: 0,
             status: 0,
-            start: [0; 8],
+            measured_message: 0,
             phase: Phase::MessageStart,
+            body: Body::Explained,
             protocol,
             name_len: 0,
             candidates: 0,
             value: 0,
-            chunked_match: 0,
-            h2_len: 0,
-            h2: [0; 9],
+            matched: 0,
+            used: 0,
+            first: 0,
+            buf: [0; 32],
         }
     }
 
@@ -272,6 +379,28 @@ impl HttpWalker {
         w
     }
 
+    /// The body bytes held until their format is known, and the stream
+    /// offset of the first: what a release measures.
+    pub(crate) fn pending(&self) -> (&[u8], u64) {
+        (&self.buf[..self.used as usize], self.measured_at as u64)
+    }
+
+    /// The message whose body was measured first, as a code (see
+    /// [`message_of`]).
+    pub(crate) fn measured_message_code(&self) -> u16 {
+        self.measured_message
+    }
+
+    /// Where a CONNECT asked the proxy to connect.
+    pub(crate) fn destination(&self) -> Option<Destination> {
+        if self.flags & CONNECT == 0 {
+            return None;
+        }
+        let host = &self.buf[CAPTURE..CAPTURE + (self.used as usize).min(32 - CAPTURE)];
+        let port = u16::try_from(self.left).ok()?;
+        Some(host_destination(host, port))
+    }
+
     /// Text bytes of a start, header or chunk line: visible ASCII, space,
     /// tab, CR and `obs-text`.
     #[inline]
@@ -282,37 +411,79 @@ impl HttpWalker {
     /// One byte of a line; `Err` when it cannot be part of one.
     #[inline]
     fn line_byte(&mut self, b: u8) -> Result<(), ()> {
-        self.line += 1;
+        self.line = self.line.saturating_add(1);
         self.head = self.head.saturating_add(1);
-        if !Self::text(b) || self.line > MAX_LINE || self.head > MAX_HEAD {
+        if !Self::text(b) || self.line as u32 > MAX_LINE || self.head as u32 > MAX_HEAD {
             return Err(());
         }
         Ok(())
     }
 
-    fn start_byte(&mut self, b: u8) {
-        if (self.line as usize) <= self.start.len() {
-            self.start[self.line as usize - 1] = b;
+    fn capture(&mut self, b: u8) {
+        let at = CAPTURE + self.used as usize;
+        if at < self.buf.len() {
+            self.buf[at] = b;
+            self.used += 1;
         }
-        if b == b' ' && self.flags & SPACE == 0 {
-            self.flags |= SPACE;
-            let version = &self.start[..(self.line as usize - 1).min(8)];
-            if version.starts_with(b"HTTP/")
-                || version.starts_with(b"RTSP/")
-                || version.starts_with(b"SIP/")
-            {
-                self.flags |= RESPONSE;
-            } else if version == b"CONNECT" {
-                self.flags |= CONNECT;
+    }
+
+    fn start_byte(&mut self, b: u8) {
+        let n = self.line as usize;
+        if n <= START {
+            self.buf[n - 1] = b;
+        }
+        if self.flags & SPACE == 0 {
+            if b == b' ' {
+                self.flags |= SPACE | TARGET;
+                let first = &self.buf[..(n - 1).min(START)];
+                if first.starts_with(b"HTTP/")
+                    || first.starts_with(b"RTSP/")
+                    || first.starts_with(b"SIP/")
+                {
+                    self.flags = (self.flags | RESPONSE) & !TARGET;
+                } else {
+                    if first == b"CONNECT" {
+                        self.flags |= CONNECT;
+                    }
+                    if let Some(i) = HTTP_METHODS.iter().position(|m| *m == first) {
+                        self.status = 1000 + i as u16;
+                    }
+                }
             }
             return;
         }
-        // The status code: the digits right after a response's first space.
-        if self.flags & (RESPONSE | SPACE) == RESPONSE | SPACE && self.status < 1000 {
-            if b.is_ascii_digit() {
-                self.status = self.status * 10 + (b - b'0') as u16;
-            } else {
-                self.status += 1000; // done reading it
+        if self.flags & RESPONSE != 0 {
+            // The status code: the digits right after a response's space.
+            if self.status < 1000 {
+                if b.is_ascii_digit() {
+                    self.status = self.status * 10 + (b - b'0') as u16;
+                } else {
+                    self.status += 1000; // done reading it
+                }
+            }
+            return;
+        }
+        // A CONNECT's target, host:port: the host's first bytes, and the
+        // digits after its last colon (the port).
+        if self.flags & (CONNECT | TARGET) == CONNECT | TARGET {
+            match b {
+                b' ' => self.flags &= !TARGET,
+                b':' => {
+                    self.flags |= TARGET_PORT;
+                    self.left = 0;
+                }
+                b'0'..=b'9' if self.flags & TARGET_PORT != 0 => {
+                    self.left = self
+                        .left
+                        .saturating_mul(10)
+                        .saturating_add((b - b'0') as u32)
+                }
+                _ if self.flags & TARGET_PORT == 0 => self.capture(b),
+                // An IPv6 literal's colons: the host goes on.
+                _ => {
+                    self.flags &= !TARGET_PORT;
+                    self.capture(b);
+                }
             }
         }
     }
@@ -327,14 +498,16 @@ impl HttpWalker {
                         self.value = 1 << k;
                     }
                 }
-                if self.value == H_LENGTH {
-                    self.flags |= LENGTH;
-                    self.length = 0;
+                match self.value {
+                    H_LENGTH => {
+                        self.flags |= LENGTH;
+                        self.left = 0;
+                    }
+                    H_UPGRADE => self.flags |= UPGRADE,
+                    H_TYPE if self.flags & CONNECT == 0 => self.used = 0,
+                    _ => {}
                 }
-                if self.value == H_UPGRADE {
-                    self.flags |= UPGRADE;
-                }
-                self.chunked_match = 0;
+                self.matched = 0;
                 return;
             }
             let lower = b.to_ascii_lowercase();
@@ -347,46 +520,64 @@ impl HttpWalker {
             self.name_len = self.name_len.saturating_add(1);
             return;
         }
-        match self.value {
+        let lower = b.to_ascii_lowercase();
+        let value = self.value;
+        match value {
             H_LENGTH if b.is_ascii_digit() => {
-                self.length = self
-                    .length
+                self.left = self
+                    .left
                     .saturating_mul(10)
                     .saturating_add((b - b'0') as u32)
             }
-            H_UPGRADE => {
-                // Whether the value holds "websocket" (any case).
-                let lower = b.to_ascii_lowercase();
-                self.chunked_match =
-                    if b"websocket".get(self.chunked_match as usize) == Some(&lower) {
-                        self.chunked_match + 1
-                    } else if lower == b'w' {
-                        1
-                    } else {
-                        0
-                    };
-                if self.chunked_match as usize == b"websocket".len() {
-                    self.flags |= WEBSOCKET;
-                    self.chunked_match = 0;
+            H_UPGRADE if self.keyword(lower, b"websocket") => self.flags |= WEBSOCKET,
+            // Whether the value ends with "chunked" (spaces and CR aside).
+            H_ENCODING if !matches!(lower, b' ' | b'\t' | b'\r') => {
+                self.step_keyword(lower, b"chunked")
+            }
+            H_COMPRESSION => {
+                // Any coding that compresses (the list is short: match each
+                // by its first letters, whole words).
+                if matches!(lower, b',' | b' ' | b'\t' | b'\r') {
+                    self.matched = 0;
+                } else if (self.matched as usize) < START {
+                    // The start line's bytes are done with: the word goes
+                    // there.
+                    self.buf[self.matched as usize] = lower;
+                    self.matched += 1;
+                    let word = &self.buf[..self.matched as usize];
+                    if UNCHECKED_COMPRESSIONS.contains(&word) {
+                        self.flags |= COMPRESSED;
+                    }
                 }
             }
-            H_ENCODING => {
-                // Whether the value ends with "chunked" (spaces and CR aside).
-                let lower = b.to_ascii_lowercase();
-                if lower == b' ' || lower == b'\t' || lower == b'\r' {
-                    return;
-                }
-                self.chunked_match = if b"chunked".get(self.chunked_match as usize) == Some(&lower)
-                {
-                    self.chunked_match + 1
-                } else if lower == b'c' {
-                    1
-                } else {
-                    0
-                };
+            H_TYPE
+                if self.flags & CONNECT == 0
+                    && !(self.used == 0 && matches!(lower, b' ' | b'\t')) =>
+            {
+                self.capture(lower)
             }
             _ => {}
         }
+    }
+
+    /// Advances a keyword match by one byte; whether the keyword matched.
+    fn keyword(&mut self, lower: u8, word: &[u8]) -> bool {
+        self.step_keyword(lower, word);
+        if self.matched as usize == word.len() {
+            self.matched = 0;
+            return true;
+        }
+        false
+    }
+
+    fn step_keyword(&mut self, lower: u8, word: &[u8]) {
+        self.matched = if word.get(self.matched as usize) == Some(&lower) {
+            self.matched + 1
+        } else if word.first() == Some(&lower) {
+            1
+        } else {
+            0
+        };
     }
 
     fn begin_line(&mut self) {
@@ -395,12 +586,15 @@ impl HttpWalker {
         self.candidates = (1 << NAMES.len()) - 1;
         self.flags &= !COLON;
         if self.value == H_ENCODING {
-            if self.chunked_match as usize == b"chunked".len() {
+            if self.matched as usize == b"chunked".len() {
                 self.flags |= CHUNKED;
             } else {
                 // A later coding after chunked: the length is unknown.
                 self.flags &= !CHUNKED;
             }
+        }
+        if self.value == H_COMPRESSION {
+            self.matched = 0;
         }
         self.value = 0;
     }
@@ -410,8 +604,28 @@ impl HttpWalker {
         self.flags = 0;
         self.status = 0;
         self.head = 0;
-        self.start = [0; 8];
+        self.used = 0;
+        self.buf = [0; 32];
         self.begin_line();
+    }
+
+    /// How the body after this head is judged (see `detect`'s docs for the
+    /// decision and its cost).
+    fn judge_body(&self, length: Option<u32>) -> Body {
+        let f = self.flags;
+        let ctype = &self.buf[CAPTURE..CAPTURE + self.used as usize];
+        let checked = CHECKED_TYPES.iter().any(|t| ctype.starts_with(t));
+        let declared =
+            f & COMPRESSED != 0 || !checked && EXPLAINED_TYPES.iter().any(|t| ctype.starts_with(t));
+        // A response of a download's size, or a slice of one (206 Partial
+        // Content: a range of a larger file).
+        let download = f & RESPONSE != 0
+            && (self.status % 1000 == 206 || length.is_some_and(|l| l >= DOWNLOAD));
+        if self.protocol != Protocol::Http || declared || download {
+            Body::Explained
+        } else {
+            Body::Holding
+        }
     }
 
     /// The head ended: what comes next.
@@ -432,28 +646,87 @@ impl HttpWalker {
         if upgraded {
             return AfterHead::Inner(Unknown::Measure);
         }
-        if f & CHUNKED != 0 {
-            self.phase = Phase::ChunkSize;
+        let no_body = response && (matches!(status, 100..=199 | 204 | 304));
+        if f & CHUNKED != 0 && !no_body {
+            self.body = self.judge_body(None);
+            self.start_body(Phase::ChunkSize);
             self.left = 0;
             self.line = 0;
             return AfterHead::Walk;
         }
-        let no_body = response && (matches!(status, 100..=199 | 204 | 304));
         if f & LENGTH != 0 && !no_body {
-            self.left = self.length;
-            if self.left > 0 {
-                self.phase = Phase::Body;
+            let length = self.left;
+            if length > 0 {
+                self.body = self.judge_body(Some(length));
+                self.start_body(Phase::Body);
                 return AfterHead::Walk;
             }
         } else if response && !no_body && !text_protocol {
-            // A body until the connection closes.
-            return AfterHead::Inner(Unknown::Explain);
+            // A body until the connection closes (or a proxy's tunnel).
+            return AfterHead::Inner(match self.judge_body(None) {
+                Body::Explained => Unknown::Explain,
+                _ => Unknown::Content,
+            });
         }
         self.begin_message();
         AfterHead::Walk
     }
 
-    fn h2_frame_ok(h: &[u8; 9]) -> bool {
+    fn start_body(&mut self, phase: Phase) {
+        self.phase = phase;
+        self.used = 0;
+    }
+
+    /// Body bytes `data` (at stream offset `offset`): skipped, measured, or
+    /// held while the body's format is unknown. Returns how many bytes it
+    /// took and whether the held bytes were released for measuring.
+    fn body_bytes(&mut self, data: &[u8], offset: u64) -> BodyStep {
+        let take = (self.left as usize).min(data.len());
+        match self.body {
+            Body::Explained => BodyStep::Explain(take),
+            Body::Measured => BodyStep::Measure(take),
+            Body::Holding => {
+                if self.used == 0 {
+                    self.measured_at = offset.min(u32::MAX as u64) as u32;
+                }
+                let room = self.buf.len() - self.used as usize;
+                let hold = take.min(room);
+                let at = self.used as usize;
+                self.buf[at..at + hold].copy_from_slice(&data[..hold]);
+                self.used += hold as u8;
+                let body_ends = hold as u32 == self.left && self.phase == Phase::Body;
+                if (self.used as usize) < self.buf.len() && !body_ends {
+                    return BodyStep::Explain(hold);
+                }
+                // The prefix is complete (or the body ends): judge it.
+                if self.judge_held() {
+                    BodyStep::Release(hold)
+                } else {
+                    BodyStep::Explain(hold)
+                }
+            }
+        }
+    }
+
+    /// Judges the held body prefix: a recognized compression or media
+    /// format explains the body; anything else is measured, held bytes
+    /// first (returns true: release them).
+    fn judge_held(&mut self) -> bool {
+        let innocent =
+            format::detect(&self.buf[..self.used as usize]).is_some_and(|f| !f.is_ciphertext());
+        if innocent {
+            self.body = Body::Explained;
+            self.used = 0;
+            return false;
+        }
+        self.body = Body::Measured;
+        if self.measured_message == 0 {
+            self.measured_message = self.status;
+        }
+        true
+    }
+
+    fn h2_frame_ok(h: &[u8]) -> bool {
         let len = u32::from_be_bytes([0, h[0], h[1], h[2]]);
         let kind = h[3];
         let fixed = match kind {
@@ -466,8 +739,12 @@ impl HttpWalker {
         // Types up to PRIORITY_UPDATE (0x10); the reserved bit clear.
         kind <= 0x10 && h[5] & 0x80 == 0 && fixed
     }
-}
 
+    /// The line so far is a lone CR (a blank line ending CRLF).
+    fn lone_cr(&self) -> bool {
+        self.line == 1 && self.first == b'\r'
+    }
+}
 /// What the walker does after a head ends.
 enum AfterHead {
     /// Go on with this walker (a body, or the next message).
@@ -476,6 +753,60 @@ enum AfterHead {
     Inner(Unknown),
     /// The rest is WebSocket frames (masked: the client's).
     WebSocket(bool),
+}
+
+/// What `body_bytes` did with body bytes.
+enum BodyStep {
+    Explain(usize),
+    Measure(usize),
+    /// These bytes completed the held prefix: measure it (and them).
+    Release(usize),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Disposition {
+    Explain,
+    Measure,
+    Release,
+}
+
+/// A message code: 0 none, a response's status, or a request's method as
+/// its index in `HTTP_METHODS` plus 1000.
+pub(crate) fn message_of(code: u16) -> Option<Message> {
+    match code {
+        0 => None,
+        m @ 1000.. => HTTP_METHODS
+            .get((m - 1000) as usize)
+            .map(|m| Message::Request(core::str::from_utf8(m).unwrap_or(""))),
+        status => Some(Message::Response(status)),
+    }
+}
+
+/// Where an address or host name and a port point.
+fn host_destination(host: &[u8], port: u16) -> Destination {
+    let host = host
+        .strip_prefix(b"[")
+        .map_or(host, |h| h.strip_suffix(b"]").unwrap_or(h));
+    let mut quad = [0u8; 4];
+    let mut parts = 0;
+    let dotted = host.split(|&b| b == b'.').all(|p| {
+        let v = core::str::from_utf8(p)
+            .ok()
+            .and_then(|t| t.parse::<u8>().ok());
+        match v {
+            Some(v) if parts < 4 => {
+                quad[parts] = v;
+                parts += 1;
+                true
+            }
+            _ => false,
+        }
+    });
+    if dotted && parts == 4 {
+        Destination::ipv4(quad, port)
+    } else {
+        Destination::name(host, port)
+    }
 }
 
 impl Walk for HttpWalker {
@@ -488,16 +819,46 @@ impl Walk for HttpWalker {
         while i < data.len() {
             let b = data[i];
             match self.phase {
-                Phase::Body | Phase::ChunkData | Phase::H2Payload => {
+                Phase::Body | Phase::ChunkData => {
+                    // Bytes of another disposition than the explained ones
+                    // before them in this call end the step first.
+                    if i > 0 && self.body != Body::Explained {
+                        return Step::explain(i);
+                    }
+                    let (took, kind) = match self.body_bytes(&data[i..], offset + i as u64) {
+                        BodyStep::Explain(n) => (n, Disposition::Explain),
+                        BodyStep::Measure(n) => (n, Disposition::Measure),
+                        BodyStep::Release(n) => (n, Disposition::Release),
+                    };
+                    self.left -= took as u32;
+                    if self.left == 0 {
+                        if self.phase == Phase::Body && kind == Disposition::Release {
+                            // The held bytes are read after this step:
+                            // the next message begins with the next call.
+                            self.phase = Phase::BodyEnd;
+                        } else if self.phase == Phase::Body {
+                            self.begin_message();
+                        } else {
+                            self.phase = Phase::ChunkEnd;
+                        }
+                    }
+                    match kind {
+                        Disposition::Explain => i += took,
+                        Disposition::Measure => return Step::measure(took),
+                        Disposition::Release => return Step::release(took),
+                    }
+                    continue;
+                }
+                Phase::BodyEnd => {
+                    self.begin_message();
+                    continue;
+                }
+                Phase::H2Payload => {
                     let take = (self.left as usize).min(data.len() - i);
                     i += take;
                     self.left -= take as u32;
                     if self.left == 0 {
-                        match self.phase {
-                            Phase::Body => self.begin_message(),
-                            Phase::ChunkData => self.phase = Phase::ChunkEnd,
-                            _ => self.phase = Phase::H2Header,
-                        }
+                        self.phase = Phase::H2Header;
                     }
                     continue;
                 }
@@ -510,7 +871,7 @@ impl Walk for HttpWalker {
                     if b == b'$' && self.protocol == Protocol::Rtsp {
                         self.phase = Phase::InterleavedHeader;
                         self.left = 3;
-                        self.length = 0;
+                        self.used = 0;
                         i += 1;
                         continue;
                     }
@@ -524,31 +885,34 @@ impl Walk for HttpWalker {
                 Phase::StartLine | Phase::HeaderLine | Phase::Trailer => {
                     i += 1;
                     if b == b'\n' {
-                        let blank = self.line == 0 || (self.line == 1 && self.start_or_cr());
+                        let blank = self.line == 0 || self.lone_cr();
                         let phase = self.phase;
+                        let folded = matches!(self.first, b' ' | b'\t');
                         let malformed = match phase {
                             Phase::StartLine => self.flags & SPACE == 0,
                             // A header line needs its colon (or is folded).
-                            _ => !blank && self.flags & COLON == 0 && !self.folded(),
+                            _ => !blank && self.flags & COLON == 0 && !folded,
                         };
                         if malformed {
                             return bad(i - 1);
                         }
                         self.begin_line();
                         match phase {
-                            Phase::StartLine => self.phase = Phase::HeaderLine,
+                            Phase::StartLine => {
+                                self.phase = Phase::HeaderLine;
+                                self.flags &= !TARGET;
+                            }
                             Phase::Trailer if blank => self.begin_message(),
                             Phase::HeaderLine if blank => match self.end_head() {
                                 AfterHead::Walk => {}
                                 AfterHead::Inner(unknown) => return Step::hand_off(i, unknown),
                                 AfterHead::WebSocket(masked) => {
                                     return Step {
-                                        len: i,
-                                        measure: false,
                                         next: Next::Switch(
                                             Protocol::WebSocket,
                                             WebSocketWalker::walker(masked),
                                         ),
+                                        ..Step::explain(i)
                                     }
                                 }
                             },
@@ -559,18 +923,13 @@ impl Walk for HttpWalker {
                     if self.line_byte(b).is_err() {
                         return bad(i - 1);
                     }
+                    if self.line == 1 {
+                        self.first = b;
+                    }
                     match self.phase {
                         Phase::StartLine => self.start_byte(b),
-                        Phase::HeaderLine => {
-                            if self.line == 1 {
-                                self.start[0] = b;
-                            }
-                            self.header_byte(b)
-                        }
+                        Phase::HeaderLine => self.header_byte(b),
                         _ => {
-                            if self.line == 1 {
-                                self.start[0] = b;
-                            }
                             if b == b':' {
                                 self.flags |= COLON;
                             }
@@ -580,30 +939,28 @@ impl Walk for HttpWalker {
                 Phase::ChunkSize | Phase::ChunkExt => {
                     i += 1;
                     if b == b'\n' {
-                        if self.line == 0
-                            || (self.phase == Phase::ChunkSize
-                                && self.line == 1
-                                && self.start[0] == b'\r')
-                        {
+                        if self.line == 0 {
                             return bad(i - 1); // no size digits
                         }
                         self.begin_line();
-                        if self.left == 0 {
-                            self.phase = Phase::Trailer;
-                        } else {
+                        if self.left > 0 {
                             self.phase = Phase::ChunkData;
+                            continue;
+                        }
+                        self.phase = Phase::Trailer;
+                        // The last chunk: a body shorter than the held
+                        // prefix is judged now.
+                        if self.body == Body::Holding && self.used > 0 && self.judge_held() {
+                            return Step::release(i);
                         }
                         continue;
                     }
                     if self.line_byte(b).is_err() {
                         return bad(i - 1);
                     }
-                    if self.line == 1 {
-                        self.start[0] = b;
-                    }
                     if self.phase == Phase::ChunkSize {
                         match (b as char).to_digit(16) {
-                            // 16 hex digits at most: a u64.
+                            // 16 hex digits at most (saturating at 4 GiB).
                             Some(d) if self.line <= 16 => {
                                 self.left = if self.left >> 28 != 0 {
                                     u32::MAX
@@ -635,10 +992,11 @@ impl Walk for HttpWalker {
                     i += 1;
                     self.left -= 1;
                     if self.left < 2 {
-                        self.length = (self.length << 8) | b as u32;
+                        self.buf[1 - self.left as usize] = b;
                     }
                     if self.left == 0 {
-                        self.left = self.length;
+                        self.left = u16::from_be_bytes([self.buf[0], self.buf[1]]) as u32;
+                        self.body = Body::Explained;
                         self.phase = if self.left == 0 {
                             Phase::MessageStart
                         } else {
@@ -658,15 +1016,15 @@ impl Walk for HttpWalker {
                     }
                 }
                 Phase::H2Header => {
-                    self.h2[self.h2_len as usize] = b;
-                    self.h2_len += 1;
+                    self.buf[self.used as usize] = b;
+                    self.used += 1;
                     i += 1;
-                    if self.h2_len == 9 {
-                        self.h2_len = 0;
-                        if !Self::h2_frame_ok(&self.h2) {
+                    if self.used == 9 {
+                        self.used = 0;
+                        if !Self::h2_frame_ok(&self.buf[..9]) {
                             return bad(i - 1);
                         }
-                        self.left = u32::from_be_bytes([0, self.h2[0], self.h2[1], self.h2[2]]);
+                        self.left = u32::from_be_bytes([0, self.buf[0], self.buf[1], self.buf[2]]);
                         if self.left > 0 {
                             self.phase = Phase::H2Payload;
                         }
@@ -678,22 +1036,11 @@ impl Walk for HttpWalker {
     }
 }
 
-impl HttpWalker {
-    /// The line so far is a lone CR (a blank line ending CRLF).
-    fn start_or_cr(&self) -> bool {
-        self.start[0] == b'\r'
-    }
-
-    /// The current header line began with a space or tab: an obsolete
-    /// continuation of the previous one.
-    fn folded(&self) -> bool {
-        matches!(self.start[0], b' ' | b'\t')
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    extern crate std;
+    use std::{format, vec, vec::Vec};
 
     /// Walks `stream` in chunks of `step`, returning each step's kind and
     /// the stream offset it ended at.
@@ -712,6 +1059,125 @@ mod tests {
             off += chunk.len();
         }
         (off as u64, None)
+    }
+
+    /// The bytes a walk over `stream` in chunks of `step` measures, in the
+    /// order the lane would (held bytes when they are released).
+    fn measured(stream: &[u8], step: usize) -> Vec<u8> {
+        let mut w = HttpWalker::new(Protocol::Http);
+        let mut facts = Facts::EMPTY;
+        let mut out = Vec::new();
+        let mut off = 0usize;
+        for chunk in stream.chunks(step) {
+            let mut i = 0;
+            while i < chunk.len() {
+                let s = w.walk(&chunk[i..], (off + i) as u64, &mut facts);
+                if s.measure {
+                    out.extend_from_slice(&chunk[i..i + s.len]);
+                }
+                if s.release {
+                    out.extend_from_slice(w.pending().0);
+                }
+                i += s.len;
+                assert_eq!(s.next, Next::Continue);
+            }
+            off += chunk.len();
+        }
+        out
+    }
+
+    fn noise(n: usize) -> Vec<u8> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    fn response(headers: &str, body: &[u8]) -> Vec<u8> {
+        let mut m = format!(
+            "HTTP/1.1 200 OK\r\n{headers}Content-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        m.extend_from_slice(body);
+        m
+    }
+
+    #[test]
+    fn bodies_are_judged_one_by_one() {
+        let random = noise(200);
+        // gzip of 30 repeats of a sentence, as Python writes it.
+        let gzip = [
+            0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0x2b, 0xc9, 0x48, 0x55,
+            0x28, 0x2c, 0xcd, 0x4c, 0xce, 0x56, 0x48, 0x2a, 0xca, 0x2f, 0xcf, 0x53, 0x48, 0xcb,
+            0xaf, 0x50, 0xc8, 0x2a, 0xcd, 0x2d, 0x28, 0x56, 0xc8, 0x2f, 0x4b, 0x2d, 0x52, 0x28,
+            0x01, 0x4a, 0xe7, 0x24, 0x56, 0x55, 0x2a, 0xa4, 0xe4, 0xa7, 0xeb, 0x81, 0x79, 0xa3,
+            0x8a, 0x47, 0x15, 0x8f, 0x2a, 0x1e, 0x55, 0x3c, 0xaa, 0x18, 0x49, 0x31, 0x00, 0x9e,
+            0x51, 0xcb, 0x0c, 0x46, 0x05, 0x00, 0x00,
+        ];
+        // A PNG signature and IHDR: 64 × 64, 8-bit RGBA.
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x40\0\0\0\x40\x08\x06\0\0\0".to_vec();
+        png.extend_from_slice(&random[29..]);
+        // (headers, body, whether it is measured)
+        let cases: [(&str, &[u8], bool); 9] = [
+            ("Content-Type: application/octet-stream\r\n", &random, true),
+            ("Content-Encoding: gzip\r\n", &gzip, false),
+            // A claim that can be checked and is false: measured.
+            ("Content-Encoding: gzip\r\n", &random, true),
+            ("Content-Type: image/png\r\n", &random, true),
+            ("Content-Type: image/png\r\n", &png, false),
+            // Claims with no magic number to check are taken at their word.
+            ("Content-Encoding: br\r\n", &random, false),
+            ("Content-Type: video/mp2t\r\n", &random, false),
+            // Shorter than the held prefix: judged when it ends.
+            ("", &random[..10], true),
+            ("", b"a short text body, nothing else", true),
+        ];
+        for (headers, body, expect) in cases {
+            let mut stream = response(headers, body);
+            // A second message on the connection is judged afresh.
+            stream.extend(response("", b"ok"));
+            for step in [1, 5, 33, stream.len()] {
+                let got = measured(&stream, step);
+                let mut want = if expect { body.to_vec() } else { vec![] };
+                want.extend_from_slice(b"ok");
+                assert_eq!(got, want, "{headers:?} step {step}");
+            }
+        }
+        // A slice of a larger file (206), and a download-sized body: only
+        // their first bytes are in the window, and they are not judged.
+        let partial = b"HTTP/1.1 206 Partial Content\r\nContent-Length: 200\r\n\r\n";
+        let mut stream = partial.to_vec();
+        stream.extend_from_slice(&random);
+        assert_eq!(measured(&stream, 7), b"");
+        let mut stream = b"HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n".to_vec();
+        stream.extend_from_slice(&random);
+        assert_eq!(measured(&stream, 7), b"");
+        // A request body of the same size is judged: uploads are not
+        // downloads.
+        let mut stream = b"POST /u HTTP/1.1\r\nContent-Length: 1048576\r\n\r\n".to_vec();
+        stream.extend_from_slice(&random);
+        assert_eq!(measured(&stream, 7), random);
+    }
+
+    #[test]
+    fn chunked_bodies_measure_their_data_not_their_sizes() {
+        let random = noise(300);
+        let mut stream = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        for part in random.chunks(100) {
+            stream.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+            stream.extend_from_slice(part);
+            stream.extend_from_slice(b"\r\n");
+        }
+        stream.extend_from_slice(b"0\r\n\r\n");
+        for step in [1, 4, 64, stream.len()] {
+            assert_eq!(measured(&stream, step), random, "step {step}");
+        }
     }
 
     #[test]
@@ -752,7 +1218,7 @@ GET /c HTTP/1.1\r\n\r\n";
 
     #[test]
     fn connect_upgrade_and_close_delimited_bodies_hand_over() {
-        let cases: [(&[u8], Unknown); 4] = [
+        let cases: [(&[u8], Unknown); 6] = [
             (
                 b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
                 Unknown::Measure,
@@ -767,7 +1233,17 @@ GET /c HTTP/1.1\r\n\r\n";
             ),
             (
                 b"HTTP/1.1 200 Connection established\r\n\r\n",
+                Unknown::Content,
+            ),
+            (
+                b"HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n",
                 Unknown::Explain,
+            ),
+            // A type whose format has a magic number is checked, not
+            // trusted: the content is judged.
+            (
+                b"HTTP/1.0 200 OK\r\nContent-Type: image/png\r\n\r\n",
+                Unknown::Content,
             ),
         ];
         for (head, unknown) in cases {

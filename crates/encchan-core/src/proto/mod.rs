@@ -43,6 +43,7 @@ pub(crate) mod lines;
 pub(crate) mod openvpn;
 pub(crate) mod quic;
 pub(crate) mod rtp;
+pub(crate) mod socks;
 pub(crate) mod ssh;
 pub(crate) mod stun;
 pub mod tls;
@@ -134,6 +135,11 @@ impl Eq for Next {}
 pub(crate) enum Unknown {
     /// Bytes the carrier announced as a tunnel (CONNECT, an Upgrade): measured.
     Measure,
+    /// Content a carrier delivers until the stream ends and does not
+    /// explain (an HTTP body without a length or a declared type):
+    /// measured, unless it starts with a recognized compression or media
+    /// format.
+    Content,
     /// Content the carrier delivers until the stream ends (an HTTP body
     /// without a length): explained with the carrier.
     Explain,
@@ -146,6 +152,12 @@ pub(crate) enum Unknown {
 pub(crate) struct Step {
     pub len: usize,
     pub measure: bool,
+    /// The walker held bytes (these `len` among them, explained until now)
+    /// until it could judge them: measure them now ([`Walker::pending`]).
+    pub release: bool,
+    /// Measured bytes are XORed with this key, repeating, first (a
+    /// WebSocket client's masking key): zero for all but those.
+    pub xor: [u8; 4],
     pub next: Next,
 }
 
@@ -155,6 +167,19 @@ impl Step {
         Step {
             len: n,
             measure: false,
+            release: false,
+            xor: [0; 4],
+            next: Next::Continue,
+        }
+    }
+
+    /// The next `n` bytes end what the walker held; measure all of it.
+    pub const fn release(n: usize) -> Step {
+        Step {
+            len: n,
+            measure: false,
+            release: true,
+            xor: [0; 4],
             next: Next::Continue,
         }
     }
@@ -164,7 +189,17 @@ impl Step {
         Step {
             len: n,
             measure: true,
+            release: false,
+            xor: [0; 4],
             next: Next::Continue,
+        }
+    }
+
+    /// The next `n` bytes are measured once XORed with `key`.
+    pub const fn measure_masked(n: usize, key: [u8; 4]) -> Step {
+        Step {
+            xor: key,
+            ..Step::measure(n)
         }
     }
 
@@ -173,6 +208,8 @@ impl Step {
         Step {
             len: n,
             measure: false,
+            release: false,
+            xor: [0; 4],
             next: Next::Inner(unknown),
         }
     }
@@ -185,6 +222,8 @@ impl Step {
         Step {
             len: (resume - offset) as usize,
             measure,
+            release: false,
+            xor: [0; 4],
             next: Next::Broken(reason, at),
         }
     }
@@ -238,16 +277,62 @@ walkers! {
     Lines(lines::LineWalker),
     Frames(framed::FrameWalker),
     WebSocket(websocket::WebSocketWalker),
+    Socks(socks::SocksWalker),
 }
 
 impl Walker {
-    /// TLS parameters a ServerHello negotiated, if this is a TLS walker that
-    /// read one.
-    pub fn negotiated(&self) -> Option<tls::Negotiated> {
+    /// Bytes the walker held until it could judge them, and the stream
+    /// offset of the first (see [`Step::release`]).
+    pub fn pending(&self) -> (&[u8], u64) {
         match self {
-            Walker::Tls(w) => w.negotiated(),
+            Walker::Http(w) => w.pending(),
+            Walker::WebSocket(w) => w.pending(),
+            _ => (&[], 0),
+        }
+    }
+
+    /// Where a proxy carrier was asked to connect, once it knows.
+    pub fn destination(&self) -> Option<crate::verdict::Destination> {
+        match self {
+            Walker::Http(w) => w.destination(),
+            Walker::Socks(w) => w.destination(),
             _ => None,
         }
+    }
+
+    /// What the walker found that a verdict reports, kept when it stops.
+    pub fn kept(&self) -> Kept {
+        match self {
+            Walker::Tls(w) => Kept {
+                negotiated: w.negotiated().unwrap_or_default(),
+                message: 0,
+            },
+            Walker::Http(w) => Kept {
+                negotiated: tls::Negotiated::default(),
+                message: w.measured_message_code(),
+            },
+            _ => Kept::default(),
+        }
+    }
+}
+
+/// What a walker found that a verdict reports, kept after it stops: the
+/// TLS parameters a ServerHello negotiated, the carrier message whose
+/// content was measured first. 6 bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Kept {
+    pub negotiated: tls::Negotiated,
+    /// See [`http::message_of`].
+    pub message: u16,
+}
+
+impl Kept {
+    pub fn negotiated(&self) -> Option<tls::Negotiated> {
+        (self.negotiated.version != 0).then_some(self.negotiated)
+    }
+
+    pub fn message(&self) -> Option<crate::verdict::Message> {
+        http::message_of(self.message)
     }
 }
 
@@ -564,6 +649,18 @@ protocol_table! {
     Zabbix = 25 => "zabbix" {
         key_exchange: false, expected_on: None,
         stream: Some(|w, c| framed::probe(w, c, Protocol::Zabbix)), datagram: None,
+    }
+    /// SOCKS4 and 4a proxy handshakes; the tunnel after them is an inner
+    /// stream. After DNS over TCP, whose length prefix a SOCKS4 reply
+    /// resembles.
+    Socks4 = 28 => "socks4" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| socks::probe(w, c, 4)), datagram: None,
+    }
+    /// SOCKS5 proxy handshakes (with username/password authentication).
+    Socks5 = 29 => "socks5" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| socks::probe(w, c, 5)), datagram: None,
     }
     /// WebSocket (RFC 6455), reached only through an HTTP upgrade to it.
     WebSocket = 27 => "websocket" {

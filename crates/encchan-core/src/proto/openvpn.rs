@@ -106,7 +106,11 @@ pub(crate) fn recognize(d: &[u8], ctx: &mut Ctx<'_>) -> Judgement {
     }
     let this_sid = session_id_prefix(d);
     let own = &mut ctx.own.openvpn;
-    let confirmed = if ctx.first && classify(d).is_some() {
+    // A DNS message whose ID happens to start with a reset's opcode byte
+    // (0x38, 0x40, 0x50 …) parses as DNS, which a reset's random session
+    // id almost never does (< 2⁻²⁰): it is not held.
+    let reset = classify(d).is_some() && super::dns::classify(d).is_none();
+    let confirmed = if ctx.first && reset {
         own.sid = this_sid.unwrap_or(0);
         own.opcode = d[0] >> 3;
         // A client reset answered by a server reset, each side with its own
