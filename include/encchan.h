@@ -11,7 +11,7 @@
 
 // Version of this ABI. Bumped on any incompatible change to a function or
 // struct below; hosts pass the version they were built against.
-#define ENCCHAN_ABI_VERSION 3
+#define ENCCHAN_ABI_VERSION 4
 
 // Feed result bit: the engine has stopped inspecting this flow; the host
 // may stop delivering payload and call `encchan_flow_account` instead.
@@ -63,8 +63,10 @@
 
 #define ENCCHAN_ALERT_SSH_UNEXPECTED_PORT (1 << 7)
 
+#define ENCCHAN_ALERT_DNS_ENCODED_PAYLOAD (1 << 8)
+
 // Number of alert kinds.
-#define ENCCHAN_ALERT_COUNT 8
+#define ENCCHAN_ALERT_COUNT 9
 
 // Return codes: 0 or positive on success, negative on error.
 typedef enum EncchanStatus {
@@ -186,6 +188,12 @@ typedef struct EncchanVerdict {
   // Negotiated TLS version and cipher suite, or 0.
   uint16_t tls_version;
   uint16_t tls_cipher_suite;
+  // Where a proxy carrier (HTTP CONNECT, SOCKS) was asked to connect, or
+  // the zone DNS names carried labels to: the host (an address, or a
+  // name's first 16 bytes, then `…`), NUL-terminated, empty when none;
+  // and the port (0 when none).
+  char destination_host[48];
+  uint16_t destination_port;
   uint64_t first_ts_us;
   uint64_t last_ts_us;
   // [0] client to server, [1] server to client.

@@ -44,6 +44,7 @@ typedef struct EncchanVerdict {
   uint8_t protocol; uint8_t carrier; uint8_t content; uint32_t alerts;
   uint32_t final_alerts; bool key_exchange_complete; bool inspection_done;
   bool ended; uint16_t tls_version; uint16_t tls_cipher_suite;
+  char destination_host[48]; uint16_t destination_port;
   uint64_t first_ts_us; uint64_t last_ts_us;
   EncchanDirReport dirs[2]; EncchanEvidence evidence;
 } EncchanVerdict;
@@ -58,7 +59,7 @@ int encchan_flow_verdict(const EncchanConfig *cfg, const uint8_t *state, size_t 
                          EncchanVerdict *out);
 ]]
 
-local ABI_VERSION = 3          -- ENCCHAN_ABI_VERSION of include/encchan.h
+local ABI_VERSION = 4          -- ENCCHAN_ABI_VERSION of include/encchan.h
 local ALERT_SYMMETRIC_ONLY = 1 -- ENCCHAN_ALERT_SYMMETRIC_ONLY
 local FEED_INSPECTION_DONE = 1 -- ENCCHAN_FEED_INSPECTION_DONE
 local FEED_NEWS = 2            -- ENCCHAN_FEED_NEWS

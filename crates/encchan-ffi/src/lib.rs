@@ -31,7 +31,7 @@ pub use report::*;
 
 /// Version of this ABI. Bumped on any incompatible change to a function or
 /// struct below; hosts pass the version they were built against.
-pub const ENCCHAN_ABI_VERSION: u32 = 3;
+pub const ENCCHAN_ABI_VERSION: u32 = 4;
 
 /// Return codes: 0 or positive on success, negative on error.
 #[repr(C)]
@@ -87,8 +87,9 @@ pub const ENCCHAN_ALERT_HANDSHAKE_MALFORMED: u32 = 1 << 4;
 pub const ENCCHAN_ALERT_RSA_KEY_EXCHANGE: u32 = 1 << 5;
 pub const ENCCHAN_ALERT_TRAFFIC_ASYMMETRY: u32 = 1 << 6;
 pub const ENCCHAN_ALERT_SSH_UNEXPECTED_PORT: u32 = 1 << 7;
+pub const ENCCHAN_ALERT_DNS_ENCODED_PAYLOAD: u32 = 1 << 8;
 /// Number of alert kinds.
-pub const ENCCHAN_ALERT_COUNT: u32 = 8;
+pub const ENCCHAN_ALERT_COUNT: u32 = 9;
 
 const _: () = assert!(ENCCHAN_ALERT_COUNT as usize == encchan_core::Alert::ALL.len());
 
@@ -191,7 +192,7 @@ pub struct EncchanEvidence {
 
 /// A flow's verdict.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct EncchanVerdict {
     /// Protocol code of the innermost stream (`encchan_protocol_name`), or
     /// `ENCCHAN_NONE_U8`; the carrier that handed it over, or
@@ -212,6 +213,12 @@ pub struct EncchanVerdict {
     /// Negotiated TLS version and cipher suite, or 0.
     pub tls_version: u16,
     pub tls_cipher_suite: u16,
+    /// Where a proxy carrier (HTTP CONNECT, SOCKS) was asked to connect, or
+    /// the zone DNS names carried labels to: the host (an address, or a
+    /// name's first 16 bytes, then `…`), NUL-terminated, empty when none;
+    /// and the port (0 when none).
+    pub destination_host: [c_char; 48],
+    pub destination_port: u16,
     pub first_ts_us: u64,
     pub last_ts_us: u64,
     /// [0] client to server, [1] server to client.
@@ -227,7 +234,7 @@ struct Slot {
     flow: Flow,
 }
 
-const SLOT_TAG: u64 = 0x656e_6363_6861_6e33; // "encchan3"
+const SLOT_TAG: u64 = 0x656e_6363_6861_6e34; // "encchan4"
 
 /// Runs `f`, turning a panic into `ErrPanic`.
 fn guard(f: impl FnOnce() -> Result<c_int, EncchanStatus>) -> c_int {
@@ -600,6 +607,41 @@ fn dir_report(d: &DirReport) -> EncchanDirReport {
     }
 }
 
+impl Default for EncchanVerdict {
+    fn default() -> Self {
+        EncchanVerdict {
+            protocol: 0,
+            carrier: 0,
+            content: 0,
+            alerts: 0,
+            final_alerts: 0,
+            key_exchange_complete: false,
+            inspection_done: false,
+            ended: false,
+            tls_version: 0,
+            tls_cipher_suite: 0,
+            destination_host: [0; 48],
+            destination_port: 0,
+            first_ts_us: 0,
+            last_ts_us: 0,
+            dirs: Default::default(),
+            evidence: Default::default(),
+        }
+    }
+}
+
+/// The verdict's destination host as a NUL-terminated C string.
+fn destination_host(v: &Verdict) -> [c_char; 48] {
+    let mut out = [0 as c_char; 48];
+    if let Some(host) = v.destination.as_ref().and_then(|d| d.host()) {
+        let text = host.to_string();
+        for (o, &b) in out.iter_mut().zip(text.as_bytes().iter().take(47)) {
+            *o = b as c_char;
+        }
+    }
+    out
+}
+
 fn verdict_out(v: &Verdict) -> EncchanVerdict {
     let e = &v.evidence;
     let hs = e.handshake;
@@ -614,6 +656,8 @@ fn verdict_out(v: &Verdict) -> EncchanVerdict {
         ended: v.ended,
         tls_version: v.tls_version.unwrap_or(0),
         tls_cipher_suite: v.tls_cipher_suite.unwrap_or(0),
+        destination_host: destination_host(v),
+        destination_port: v.destination.map_or(0, |d| d.port),
         first_ts_us: v.first_ts_us,
         last_ts_us: v.last_ts_us,
         dirs: [dir_report(&v.dirs[0]), dir_report(&v.dirs[1])],

@@ -157,8 +157,19 @@ int main(void) {
     printf("verdict: alerts=0x%x content=%s entropy=%.3f/%.3f\n", v.alerts, encchan_content_name(v.content),
            (double)v.dirs[0].entropy, (double)v.dirs[1].entropy);
 
+    CHECK(v.destination_host[0] == '\0' && v.destination_port == 0);
     CHECK(encchan_flow_clear(mem, size) == 0);
     CHECK(encchan_flow_inspection_done(mem, size) == ENCCHAN_STATUS_ERR_STATE);
+
+    /* A SOCKS5 request names the tunnel's destination. */
+    static const uint8_t socks5[] = "\x05\x01\x00\x05\x01\x00\x03\x0b" "example.com" "\x01\xbb";
+    CHECK(encchan_flow_init(mem, size, ENCCHAN_TRANSPORT_TCP, 40000, 1080, ENCCHAN_START_OBSERVED, 0) == 0);
+    CHECK(encchan_flow_feed(cfg, mem, size, ENCCHAN_DIR_TO_SERVER, socks5, sizeof socks5 - 1, 1) >= 0);
+    CHECK(encchan_flow_feed(cfg, mem, size, ENCCHAN_DIR_TO_SERVER, payload, 200, 2) >= 0);
+    CHECK(encchan_flow_verdict(cfg, mem, size, &v) == 0);
+    CHECK(strcmp(encchan_protocol_name(v.carrier), "socks5") == 0);
+    CHECK(strcmp(v.destination_host, "example.com") == 0 && v.destination_port == 443);
+    CHECK(encchan_flow_clear(mem, size) == 0);
 
     /* Script helpers. */
     EncchanDirReport stats;
@@ -177,7 +188,7 @@ int main(void) {
 
     /* Names. */
     CHECK(strcmp(encchan_alert_name(0), "symmetric_only") == 0);
-    CHECK(strcmp(encchan_alert_name(ENCCHAN_ALERT_COUNT - 1), "ssh_unexpected_port") == 0);
+    CHECK(strcmp(encchan_alert_name(ENCCHAN_ALERT_COUNT - 1), "dns_encoded_payload") == 0);
     CHECK(strcmp(encchan_alert_name(99), "") == 0);
     CHECK(strcmp(encchan_protocol_name(1), "tls") == 0);
     CHECK(strcmp(encchan_protocol_name(ENCCHAN_NONE_U8), "") == 0);
