@@ -426,7 +426,7 @@ http_c2() { # name mode tool
     start "$py" "$work/http_c2.py" server "$2"
     wait_port tcp 80
     capture "$1" "tcp port 80" "$py" "$work/http_c2.py" client "$2"
-    label_carrier "$1.pcap,tcp,80,carrier_c2,http,,$3"
+    label_carrier "$1.pcap,tcp,80,carrier_c2,http,symmetric_only,$3"
 }
 http_aes_beacon_keepalive() {
     http_c2 http_aes_beacon_keepalive keepalive \
@@ -493,7 +493,7 @@ websocket_c2_binary() {
     start "$py" "$work/ws.py" server binary
     wait_port tcp 8080
     capture websocket_c2_binary "tcp port 8080" "$py" "$work/ws.py" client binary
-    label_carrier "websocket_c2_binary.pcap,tcp,8080,carrier_c2,websocket,,python3-websockets server/client: 8 AES-GCM binary frames each way"
+    label_carrier "websocket_c2_binary.pcap,tcp,8080,carrier_c2,websocket,symmetric_only,python3-websockets server/client: 8 AES-GCM binary frames each way"
 }
 
 websocket_json_chat() {
@@ -519,7 +519,7 @@ Timeout 60
 MaxClients 10
 Allow 127.0.0.1
 ConnectPort 4461
-ConnectPort 4463
+ConnectPort 443
 LogFile "$work/tinyproxy.log"
 LogLevel Info
 PidFile "$work/tinyproxy.pid"
@@ -534,7 +534,7 @@ socks5_openssl_enc() {
     wait_port tcp 4460
     capture socks5_openssl_enc "tcp port 1080" bash -c \
         "openssl enc -aes-256-cbc -pbkdf2 -pass pass:corpus -in '$work/small.txt' | nc -N -X 5 -x 127.0.0.1:1080 127.0.0.1 4460"
-    label_carrier "socks5_openssl_enc.pcap,tcp,1080,carrier_c2,,,openssl enc -aes-256-cbc | nc -X 5 through microsocks (SOCKS5) to nc -l"
+    label_carrier "socks5_openssl_enc.pcap,tcp,1080,carrier_c2,,symmetric_only,openssl enc -aes-256-cbc | nc -X 5 through microsocks (SOCKS5) to nc -l"
 }
 
 http_connect_openssl_enc() {
@@ -543,25 +543,25 @@ http_connect_openssl_enc() {
     wait_port tcp 4461
     capture http_connect_openssl_enc "tcp port 8888" bash -c \
         "openssl enc -aes-256-cbc -pbkdf2 -pass pass:corpus -in '$work/small.txt' | nc -N -X connect -x 127.0.0.1:8888 127.0.0.1 4461"
-    label_carrier "http_connect_openssl_enc.pcap,tcp,8888,carrier_c2,,,openssl enc -aes-256-cbc | nc -X connect through tinyproxy (HTTP CONNECT) to nc -l"
+    label_carrier "http_connect_openssl_enc.pcap,tcp,8888,carrier_c2,,symmetric_only,openssl enc -aes-256-cbc | nc -X connect through tinyproxy (HTTP CONNECT) to nc -l"
 }
 
 socks5_curl_tls() {
     microsocks_up
-    start openssl s_server -accept 127.0.0.1:4462 -cert "$work/cert.pem" -key "$work/key.pem" -www
-    wait_port tcp 4462
+    start openssl s_server -accept 127.0.0.1:443 -cert "$work/cert.pem" -key "$work/key.pem" -www
+    wait_port tcp 443
     capture socks5_curl_tls "tcp port 1080" curl -sk -o /dev/null -o /dev/null --socks5-hostname 127.0.0.1:1080 \
-        https://127.0.0.1:4462/ https://127.0.0.1:4462/
-    label_carrier "socks5_curl_tls.pcap,tcp,1080,benign_carrier,,,curl --socks5-hostname through microsocks (SOCKS5) to openssl s_server -www (TLS)"
+        https://127.0.0.1/ https://127.0.0.1/
+    label_carrier "socks5_curl_tls.pcap,tcp,1080,benign_carrier,tls,,curl --socks5-hostname through microsocks (SOCKS5) to openssl s_server -www (TLS)"
 }
 
 http_connect_curl_tls() {
     tinyproxy_up
-    start openssl s_server -accept 127.0.0.1:4463 -cert "$work/cert.pem" -key "$work/key.pem" -www
-    wait_port tcp 4463
+    start openssl s_server -accept 127.0.0.1:443 -cert "$work/cert.pem" -key "$work/key.pem" -www
+    wait_port tcp 443
     capture http_connect_curl_tls "tcp port 8888" curl -sk -o /dev/null -o /dev/null -x http://127.0.0.1:8888 \
-        https://127.0.0.1:4463/ https://127.0.0.1:4463/
-    label_carrier "http_connect_curl_tls.pcap,tcp,8888,benign_carrier,,,curl -x through tinyproxy (HTTP CONNECT) to openssl s_server -www (TLS)"
+        https://127.0.0.1/ https://127.0.0.1/
+    label_carrier "http_connect_curl_tls.pcap,tcp,8888,benign_carrier,tls,,curl -x through tinyproxy (HTTP CONNECT) to openssl s_server -www (TLS)"
 }
 
 # DNS on UDP/53: dnsmasq answers ordinary names itself and forwards the C2
@@ -621,7 +621,7 @@ EOF
     wait_port udp 5300
     dnsmasq_up server=/c2.example.test/127.0.0.1#5300
     capture dns_c2_base32 "udp port 53" "$py" "$work/dns_c2.py" client
-    label_carrier "dns_c2_base32.pcap,udp,53,carrier_c2,dns,,python dnslib C2 behind dnsmasq: 10 TXT queries with base32 ciphertext labels and base64 ciphertext TXT answers"
+    label_carrier "dns_c2_base32.pcap,udp,53,carrier_c2,dns,dns_encoded_payload,python dnslib C2 behind dnsmasq: 10 TXT queries with base32 ciphertext labels and base64 ciphertext TXT answers"
 }
 
 dns_ordinary() {
@@ -686,28 +686,35 @@ EOF
 }
 
 http_download_packages() {
-    local d="$work/mirror" index deb
+    # Packages made here, with a made-up maintainer: the capture carries no
+    # real archive's index or people's addresses.
+    local d="$work/mirror" i pkg
     mkdir -p "$d"
-    deb="$(ls -Sr /var/cache/apt/archives/*.deb 2>/dev/null | head -n 1 || true)"
-    if [ -n "$deb" ]; then cp "$deb" "$d/"; else (cd "$d" && apt-get download -qq microsocks 2>/dev/null); fi
-    # The first stanzas of the smallest package index apt has, else one
-    # made from the .deb.
-    index="$(ls -Sr /var/lib/apt/lists/*_Packages* 2>/dev/null | head -n 1 || true)"
-    case "$index" in
-        "") ;;
-        *.lz4) lz4cat "$index" ;;
-        *.gz) zcat "$index" ;;
-        *.xz) xzcat "$index" ;;
-        *) cat "$index" ;;
-    esac | awk -v RS= -v ORS='\n\n' 'NR <= 30' > "$d/Packages"
-    [ -s "$d/Packages" ] || (cd "$d" && dpkg-scanpackages -m . 2>/dev/null > Packages)
+    for i in $(seq 1 12); do
+        pkg="$work/pkg$i"
+        mkdir -p "$pkg/DEBIAN" "$pkg/usr/share/doc/corpus-tool-$i"
+        cat > "$pkg/DEBIAN/control" <<EOF
+Package: corpus-tool-$i
+Version: 1.$i-1
+Architecture: all
+Maintainer: encchan corpus <corpus@example.invalid>
+Section: utils
+Priority: optional
+Description: sample package number $i for the encchan carrier corpus
+ A package built by tests/corpus/record.sh so that an index and a .deb
+ can be downloaded over plain HTTP as an ordinary mirror serves them.
+EOF
+        seq 1 4000 | sed "s/^/line $i of the bundled text, number /" > "$pkg/usr/share/doc/corpus-tool-$i/notes.txt"
+        dpkg-deb -Zxz --build "$pkg" "$d/corpus-tool-${i}_1.${i}-1_all.deb" >/dev/null
+    done
+    (cd "$d" && dpkg-scanpackages -m . 2>/dev/null > Packages)
     gzip -9 -k "$d/Packages"
     xz -k "$d/Packages"
     start "$py" -m http.server 80 --bind 127.0.0.1 --directory "$d"
     wait_port tcp 80
     capture http_download_packages "tcp port 80" bash -c "cd '$d' &&
-        for f in *.deb Packages Packages.gz Packages.xz; do curl -s -o /dev/null http://127.0.0.1/\$f; done"
-    label_carrier "http_download_packages.pcap,tcp,80,benign_carrier,http,,python -m http.server + curl: a .deb and a Packages index (plain .gz and .xz)"
+        for f in corpus-tool-1_1.1-1_all.deb Packages Packages.gz Packages.xz; do curl -s -o /dev/null http://127.0.0.1/\$f; done"
+    label_carrier "http_download_packages.pcap,tcp,80,benign_carrier,http,,python -m http.server + curl: a .deb and a Packages index (plain .gz and .xz) of packages built for the corpus"
 }
 
 all=(tls13 tls12 curl_https ssh http dns smtp gzip_nc zstd_nc xz_nc png openssl_enc rc4 beacon_tcp shadowsocks

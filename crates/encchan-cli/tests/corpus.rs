@@ -1,6 +1,9 @@
 //! The labeled corpus (tests/corpus, recorded on loopback with real programs
 //! by tests/corpus/record.sh): per class, every symmetric-only flow is
-//! flagged, no benign flow is, and the TLS anomalies are alerted.
+//! flagged, no benign flow is, and the TLS anomalies are alerted. The
+//! carrier scenarios (labels-carriers.csv): every C2 flow inside HTTP,
+//! WebSocket, a proxy or DNS raises its alert; the benign carriers raise
+//! none at all.
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -16,8 +19,8 @@ struct Label {
     expect_alerts: Vec<String>,
 }
 
-fn labels(dir: &Path) -> Vec<Label> {
-    let text = std::fs::read_to_string(dir.join("labels.csv")).expect("tests/corpus/labels.csv");
+fn labels(dir: &Path, file: &str) -> Vec<Label> {
+    let text = std::fs::read_to_string(dir.join(file)).expect(file);
     text.lines()
         .skip(1)
         .filter(|l| !l.trim().is_empty())
@@ -68,7 +71,7 @@ fn has_alert(r: &Value, name: &str) -> bool {
 #[test]
 fn every_class_gets_its_verdict() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus");
-    let labels = labels(&dir);
+    let labels = labels(&dir, "labels.csv");
     assert!(labels.len() >= 15, "corpus too small: {}", labels.len());
     // class → (flows, correct)
     let mut tally: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -135,6 +138,64 @@ fn every_class_gets_its_verdict() {
             "no {class} scenario in the corpus"
         );
     }
+}
+
+#[test]
+fn every_carrier_scenario_gets_its_verdict() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus");
+    let labels = labels(&dir, "labels-carriers.csv");
+    let mut tally: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for l in &labels {
+        let flows: Vec<Value> = analyze(&dir.join("pcaps").join(&l.pcap))
+            .into_iter()
+            .filter(|r| r["proto"] == l.transport.as_str() && r["server"]["port"] == l.server_port)
+            .collect();
+        if flows.is_empty() {
+            failures.push(format!("{}: no flow", l.pcap));
+            continue;
+        }
+        for r in &flows {
+            let alerts: Vec<&str> = r["alerts"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let mut why = Vec::new();
+            match l.class.as_str() {
+                "carrier_c2" => {
+                    assert!(!l.expect_alerts.is_empty(), "{}: no expected alert", l.pcap);
+                    for a in &l.expect_alerts {
+                        if !alerts.contains(&a.as_str()) {
+                            why.push(format!("missing {a}"));
+                        }
+                    }
+                }
+                "benign_carrier" if !alerts.is_empty() => {
+                    why.push(format!("benign flow raised {alerts:?}"))
+                }
+                _ => {}
+            }
+            if !l.expect_protocol.is_empty() && r["protocol"] != l.expect_protocol.as_str() {
+                why.push(format!(
+                    "protocol {} instead of {}",
+                    r["protocol"], l.expect_protocol
+                ));
+            }
+            let entry = tally.entry(l.class.clone()).or_default();
+            entry.0 += 1;
+            if why.is_empty() {
+                entry.1 += 1;
+            } else {
+                failures.push(format!("{}: {}: {r}", l.pcap, why.join(", ")));
+            }
+        }
+    }
+    eprintln!("{:<20} {:>6} {:>8}", "class", "flows", "correct");
+    for (class, (n, ok)) in &tally {
+        eprintln!("{class:<20} {n:>6} {ok:>8}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(tally.contains_key("carrier_c2") && tally.contains_key("benign_carrier"));
 }
 
 #[test]
