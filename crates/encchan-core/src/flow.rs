@@ -17,8 +17,9 @@
 //! | client and server ports | 4 | the port profiles |
 //! | protocol per layer | 2 | the outer stream's, and an inner stream's |
 //! | a proxy's destination | 20 | port, address or host-name prefix: evidence, and the port an inner stream's protocol is judged by |
+//! | the first TLS session's parameters | 4 | kept once its walker stops (the session ended, the stream goes on) |
 //! | transport, start, flags | 3 | |
-//! | padding to 8 | 7 | |
+//! | padding to 8 | 3 | |
 //!
 //! A lane holds the byte statistics of what it measured (72), the stage that
 //! reads its current layer (68: the 64-byte sniff window, or a walker beside
@@ -365,9 +366,13 @@ impl Flow {
         detect::conclude(&f, cfg)
     }
 
-    /// TLS parameters a ServerHello negotiated: the server's side, else the
-    /// client's.
+    /// TLS parameters a ServerHello negotiated: the first session's, once
+    /// its walker stopped; else the server's side, else the client's.
     pub(crate) fn negotiated(&self) -> Option<proto::tls::Negotiated> {
+        let first = self.notes.negotiated;
+        if first.version != 0 {
+            return Some(first);
+        }
         [&self.lanes[1], &self.lanes[0]]
             .into_iter()
             .find_map(|l| l.kept().negotiated())

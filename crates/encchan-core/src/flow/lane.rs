@@ -256,14 +256,19 @@ impl Lane {
         debug_assert!(step.len > 0 || step.next != Next::Continue);
         let len = step.len.min(data.len());
         self.stage = Stage::Walk(walker);
-        if step.measure {
+        if step.measure && !cfg.measure_known_protocols {
             self.apply_masked(cfg, &data[..len], offset, step.xor);
+        } else if step.measure {
+            // Measuring everything, every byte is measured as it is on the
+            // wire (masked or not), whatever the walker judged of it.
+            self.apply(cfg, &data[..len], offset, true);
         } else {
             self.apply(cfg, &data[..len], offset, false);
         }
-        if step.release {
+        if step.release && !cfg.measure_known_protocols {
             // Bytes held until the walker could judge them (these among
-            // them), measured now, in stream order.
+            // them), measured now, in stream order. (Measuring everything,
+            // they were measured as they passed.)
             let (held, at) = walker.pending();
             self.apply(cfg, held, at, true);
         }
@@ -275,6 +280,7 @@ impl Lane {
                 if let Some(d) = walker.destination() {
                     notes.destination = d;
                 }
+                notes.keep(walker.kept());
                 // A walker that read a TLS record's first bytes where a
                 // message should be gives them back: the inner stream
                 // starts with them.
@@ -297,6 +303,7 @@ impl Lane {
                 self.enter_inner(start);
             }
             Next::Switch(protocol, inner) => {
+                notes.keep(walker.kept());
                 self.enter_inner(end);
                 self.start_layer(protocol, inner, notes);
             }
@@ -494,6 +501,10 @@ impl Lane {
 pub(crate) struct Notes {
     protocols: [u8; 2],
     pub destination: Destination,
+    /// The TLS parameters of the first session whose walker stopped (a
+    /// session that ended, and the stream went on): what the verdict
+    /// reports once the walker that read them is gone.
+    pub negotiated: proto::tls::Negotiated,
 }
 
 impl Notes {
@@ -501,6 +512,7 @@ impl Notes {
         Notes {
             protocols: [0, 0],
             destination: Destination::NONE,
+            negotiated: proto::tls::Negotiated::NONE,
         }
     }
 
@@ -510,6 +522,14 @@ impl Notes {
         let current = &mut self.protocols[layer];
         if *current == 0 || (p == Protocol::Ftp && *current == Protocol::Smtp as u8) {
             *current = p as u8;
+        }
+    }
+
+    /// What a walker that stopped found, kept for the verdict (the first
+    /// TLS session's parameters).
+    pub fn keep(&mut self, kept: Kept) {
+        if self.negotiated.version == 0 {
+            self.negotiated = kept.negotiated;
         }
     }
 

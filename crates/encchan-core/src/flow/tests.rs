@@ -511,3 +511,74 @@ fn hex_ciphertext_is_flagged_at_the_largest_budget() {
     assert_eq!(v.dirs[0].encoding, crate::Encoding::Hex, "{:?}", v.dirs[0]);
     assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
 }
+
+/// Found by the flow_feed fuzz target: FTP's AUTH TLS, a TLS 1.2 session
+/// with RSA key transport, its closing alert, then FTP again. The session's
+/// walker handed the stream over at the alert and its parameters went with
+/// it: `rsa_key_exchange`, once final, was taken back.
+#[test]
+fn fuzz_regression_the_first_sessions_parameters_outlive_its_walker() {
+    let cfg = Config::default();
+    // ServerHello choosing TLS_RSA_WITH_AES_128_CBC_SHA, ChangeCipherSpec,
+    // an encrypted handshake record; later the closing alert and FTP again.
+    let mut server = b"220 ftp\r\n234 go ahead\r\n".to_vec();
+    server.extend_from_slice(&[22, 3, 3, 0, 42, 2, 0, 0, 38, 3, 3]);
+    server.extend_from_slice(&[0; 32]);
+    server.extend_from_slice(&[0, 0x00, 0x2f, 0]);
+    server.extend_from_slice(&[20, 3, 3, 0, 1, 1]);
+    server.extend_from_slice(&[22, 3, 3, 0, 40]);
+    server.extend_from_slice(&[0x5a; 40]);
+    let session = server.len();
+    server.extend_from_slice(&[21, 3, 3, 0, 26]);
+    server.extend_from_slice(&[0x3c; 26]);
+    server.extend_from_slice(b"221 Goodbye\r\n");
+    let mut client = b"AUTH TLS\r\n".to_vec();
+    client.extend_from_slice(&client_hello());
+    client.extend_from_slice(&[20, 3, 3, 0, 1, 1]);
+    let mut flow = Flow::new(Transport::Tcp, 40000, 21, FlowStart::Observed, 0);
+    flow.feed(&cfg, Direction::ToServer, &client, 1);
+    flow.feed(&cfg, Direction::ToClient, &server[..session], 2);
+    let published = flow.verdict(&cfg).final_alerts;
+    assert!(published.contains(Alert::RsaKeyExchange), "{published:?}");
+    flow.feed(&cfg, Direction::ToClient, &server[session..], 3);
+    let v = flow.verdict(&cfg);
+    assert!(
+        v.alerts.contains(Alert::RsaKeyExchange),
+        "taken back: {v:?}"
+    );
+    assert_eq!(v.tls_cipher_suite, Some(0x002f));
+}
+
+/// Found by the chunking_invariance fuzz target: with
+/// `measure_known_protocols`, the first bytes of a WebSocket binary
+/// payload, held while the tunnel check read them, were measured twice
+/// when the check ended in a later chunk (once as they passed, once when
+/// released), and unmasked in one chunking but not in another.
+#[test]
+fn fuzz_regression_held_websocket_bytes_are_measured_once() {
+    let cfg = Config {
+        measure_known_protocols: true,
+        ..Config::default()
+    };
+    let mut client =
+        b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n".to_vec();
+    client.extend_from_slice(&[0x82, 0x80 | 40, 0x11, 0x22, 0x33, 0x44]);
+    let mut payload = [0u8; 40];
+    xorshift_fill(90, &mut payload);
+    client.extend_from_slice(&payload);
+    let server = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+    let run = |step: usize| {
+        let mut flow = Flow::new(Transport::Tcp, 40000, 8080, FlowStart::Observed, 0);
+        for piece in client.chunks(step) {
+            flow.feed(&cfg, Direction::ToServer, piece, 1);
+        }
+        flow.feed(&cfg, Direction::ToClient, server, 2);
+        flow.finish(&cfg, 3);
+        flow.verdict(&cfg)
+    };
+    let whole = run(usize::MAX >> 1);
+    assert_eq!(whole.dirs[0].inspected as usize, client.len());
+    for step in 1..=16 {
+        assert_eq!(run(step), whole, "step {step}");
+    }
+}

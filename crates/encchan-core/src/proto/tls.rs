@@ -126,6 +126,13 @@ pub(crate) struct Negotiated {
     pub cipher_suite: u16,
 }
 
+impl Negotiated {
+    pub const NONE: Negotiated = Negotiated {
+        version: 0,
+        cipher_suite: 0,
+    };
+}
+
 /// Streaming TLS walker for one direction. 28 bytes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TlsWalker {
