@@ -399,7 +399,9 @@ fn dns_encoded_payload(cx: &Context<'_>) -> Option<Raised> {
 /// within the handshake timeout (T1573.002).
 fn handshake_incomplete(cx: &Context<'_>) -> Option<Raised> {
     let f = cx.flow;
-    let p = cx.protocol?;
+    // Only a key-exchange protocol has a handshake to leave incomplete (a
+    // cleartext protocol after a TLS session that closed has none).
+    let p = cx.protocol.filter(|p| p.has_key_exchange())?;
     if !cx.started || cx.kex_complete || cx.malformed.is_some() {
         return None;
     }

@@ -18,8 +18,8 @@
 //! | protocol per layer | 2 | the outer stream's, and an inner stream's |
 //! | a proxy's destination | 20 | port, address or host-name prefix: evidence, and the port an inner stream's protocol is judged by |
 //! | the first TLS session's parameters | 4 | kept once its walker stops (the session ended, the stream goes on) |
-//! | transport, start, flags | 3 | |
-//! | padding to 8 | 3 | |
+//! | an outer layer's hello, transport, start, flags | 4 | |
+//! | padding to 8 | 2 | |
 //!
 //! A lane holds the byte statistics of what it measured (72), the stage that
 //! reads its current layer (68: the 64-byte sniff window, or a walker beside
@@ -329,7 +329,8 @@ impl Flow {
     /// `ts_us` (for a hello that waited in a short stream's sniff window
     /// until the flow settled, that is when it was judged).
     fn note_handshake(&mut self, ts_us: u64) {
-        if self.flags & HANDSHAKE_STARTED == 0 && self.any_fact(Facts::HELLO) {
+        let hello = self.any_fact(Facts::HELLO) || self.notes.hello;
+        if self.flags & HANDSHAKE_STARTED == 0 && hello {
             self.flags |= HANDSHAKE_STARTED;
             self.handshake_start_us =
                 ts_us.saturating_sub(self.first_ts_us).min(u32::MAX as u64) as u32;

@@ -300,11 +300,11 @@ impl Lane {
                 sniff.window[..held.len()].copy_from_slice(held);
                 sniff.len = held.len() as u8;
                 self.stage = Stage::Sniff(sniff);
-                self.enter_inner(start);
+                self.enter_inner(start, notes);
             }
             Next::Switch(protocol, inner) => {
                 notes.keep(walker.kept());
-                self.enter_inner(end);
+                self.enter_inner(end, notes);
                 self.start_layer(protocol, inner, notes);
             }
         }
@@ -314,8 +314,11 @@ impl Lane {
     /// A carrier handed its stream over at `start`. The inner stream's
     /// facts are its own; a handover inside it (a TLS session that ended)
     /// keeps what it showed.
-    fn enter_inner(&mut self, start: u64) {
+    fn enter_inner(&mut self, start: u64, notes: &mut Notes) {
         if self.flags & INNER == 0 {
+            // The outer layer's hello started the flow's handshake, even
+            // when it ends within the same feed.
+            notes.hello |= self.facts.has(Facts::HELLO);
             self.facts = Facts::EMPTY;
         }
         self.flags |= INNER;
@@ -505,6 +508,8 @@ pub(crate) struct Notes {
     /// session that ended, and the stream went on): what the verdict
     /// reports once the walker that read them is gone.
     pub negotiated: proto::tls::Negotiated,
+    /// An outer layer said hello before it handed its stream over.
+    pub hello: bool,
 }
 
 impl Notes {
@@ -513,6 +518,7 @@ impl Notes {
             protocols: [0, 0],
             destination: Destination::NONE,
             negotiated: proto::tls::Negotiated::NONE,
+            hello: false,
         }
     }
 

@@ -582,3 +582,48 @@ fn fuzz_regression_held_websocket_bytes_are_measured_once() {
         assert_eq!(run(step), whole, "step {step}");
     }
 }
+
+/// Found by the flow_feed fuzz target: a second plaintext ServerHello in the
+/// same stream replaced what the first negotiated, and took back a final
+/// `rsa_key_exchange`.
+#[test]
+fn fuzz_regression_a_later_server_hello_does_not_replace_the_first() {
+    let hello = |suite: u16| {
+        let mut r = [22, 3, 3, 0, 42, 2, 0, 0, 38, 3, 3].to_vec();
+        r.extend_from_slice(&[0; 32]);
+        r.extend_from_slice(&[0]);
+        r.extend_from_slice(&suite.to_be_bytes());
+        r.push(0);
+        r
+    };
+    let mut server = hello(0x002f);
+    server.extend(hello(0xc02f));
+    let v = run(
+        Transport::Tcp,
+        443,
+        &[
+            (Direction::ToServer, &client_hello()),
+            (Direction::ToClient, &server),
+        ],
+        7,
+    );
+    assert_eq!(v.tls_cipher_suite, Some(0x002f), "{v:?}");
+    assert!(v.alerts.contains(Alert::RsaKeyExchange));
+}
+
+/// Found by the chunking_invariance fuzz target: a TLS session that said
+/// hello and closed within one feed left no trace of its handshake when
+/// its carrier took the stream back, so whether the flow's handshake had
+/// started depended on how the stream was cut.
+#[test]
+fn fuzz_regression_a_hello_handed_over_in_one_feed_starts_the_handshake() {
+    let mut client = client_hello().to_vec();
+    client.extend_from_slice(&[20, 3, 1, 0, 1, 1]);
+    client.extend_from_slice(&[21, 3, 1, 0, 10]);
+    client.extend_from_slice(&[0x42; 10]);
+    client
+        .extend_from_slice(b"+OK POP server ready\r\n+OK Capability list follows\r\nTOP\r\n.\r\n");
+    let mut server = [0u8; 180];
+    xorshift_fill(91, &mut server);
+    assert_chunking_invariant(&client, &server);
+}

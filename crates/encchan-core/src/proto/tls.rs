@@ -169,6 +169,9 @@ pub(crate) struct TlsWalker {
     /// The stream opened with an SSLv2 hello: records whose first byte has
     /// the high bit set are SSLv2's, with a 2-byte header.
     sslv2: bool,
+    /// The ServerHello being read is not the stream's first: it is checked,
+    /// but what the first one negotiated stands.
+    later_hello: bool,
 }
 
 impl TlsWalker {
@@ -194,6 +197,7 @@ impl TlsWalker {
             ext_type: 0,
             alert_level_next: false,
             sslv2: false,
+            later_hello: false,
         }
     }
 
@@ -378,12 +382,19 @@ impl TlsWalker {
                 body = &body[1..];
                 offset += 1;
                 if self.hs_header_len == 4 {
+                    self.later_hello = neg.version != 0;
                     self.start_message(offset, facts)?;
                 }
                 continue;
             }
             let take = (self.hs_left.min(body.len() as u32)) as usize;
             if self.hello != Hello::Skip && self.hello != Hello::Done {
+                let mut scratch = Negotiated::NONE;
+                let neg = if self.later_hello {
+                    &mut scratch
+                } else {
+                    &mut *neg
+                };
                 self.hello_bytes(&body[..take], neg);
             }
             self.hs_left -= take as u32;
