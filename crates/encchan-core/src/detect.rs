@@ -17,7 +17,7 @@
 //! | `handshake_malformed` | at once: a broken framing stays broken |
 //! | `rsa_key_exchange` | the key exchange was seen, inspection ended, or the flow ended |
 //! | `handshake_incomplete`, `traffic_asymmetry` | the flow ended (a late completion, or late bytes, change them) |
-//! | `dns_encoded_payload` | both directions' inspection ended, or the flow ended |
+//! | `dns_encoded_payload` | at once: a DNS message left the payload looking like ciphertext (latched) |
 
 use crate::config::{Config, PortClass};
 use crate::flow::{Flow, FlowStart, Transport, FINISHED, HANDSHAKE_STARTED, INSPECTION_DONE};
@@ -113,15 +113,7 @@ impl<'a> Context<'a> {
             let (lane, s) = (&flow.lanes[i], &summaries[i]);
             let format = Format::from_code(lane.format);
             let enough = s.bytes >= cfg.min_payload;
-            let innocent_format = format.is_some_and(|f| !f.is_ciphertext());
-            let cipher_container = format.is_some_and(|f| f.is_ciphertext());
-            // Ciphertext under printable cover counts too, unless the bytes
-            // are an encoding, or datagrams that repeat (a discovery
-            // protocol's random device id in a text announcement).
-            let repeating = lane.memory().repeats.repeating() && flow.transport == Transport::Udp;
-            let covered = s.binary_high_entropy && s.encoding == Encoding::Raw && !repeating;
-            unexplained[i] =
-                enough && !innocent_format && (s.high_entropy || covered || cipher_container);
+            unexplained[i] = looks_like_ciphertext(flow, cfg, i, s);
             dirs[i] = dir_report(flow, cfg, i, s, enough, format);
         }
         let high_dir = match unexplained {
@@ -195,7 +187,8 @@ impl<'a> Context<'a> {
 
     fn content(&self) -> Content {
         let kex = self.protocol.is_some_and(|p| p.has_key_exchange());
-        let dns_payload = self.protocol == Some(Protocol::Dns) && self.high_dir.is_some();
+        let dns_payload = self.protocol == Some(Protocol::Dns)
+            && (self.high_dir.is_some() || self.flow.notes.dns_payload != 0);
         if kex || dns_payload || self.unexplained_ciphertext().is_some() {
             Content::Encrypted
         } else if self.protocol.is_some() || self.carrier.is_some() {
@@ -218,6 +211,24 @@ impl<'a> Context<'a> {
             }
         }
     }
+}
+
+/// Whether direction `i`'s measured bytes (summarized in `s`) look like
+/// ciphertext: enough of them, high entropy for their alphabet, under
+/// printable cover, or a ciphertext container; not a compressed or media
+/// format.
+pub(crate) fn looks_like_ciphertext(flow: &Flow, cfg: &Config, i: usize, s: &Summary) -> bool {
+    let lane = &flow.lanes[i];
+    let format = Format::from_code(lane.format);
+    let enough = s.bytes >= cfg.min_payload;
+    let innocent_format = format.is_some_and(|f| !f.is_ciphertext());
+    let cipher_container = format.is_some_and(|f| f.is_ciphertext());
+    // Ciphertext under printable cover counts too, unless the bytes are an
+    // encoding, or datagrams that repeat (a discovery protocol's random
+    // device id in a text announcement).
+    let repeating = lane.memory().repeats.repeating() && flow.transport == Transport::Udp;
+    let covered = s.binary_high_entropy && s.encoding == Encoding::Raw && !repeating;
+    enough && !innocent_format && (s.high_entropy || covered || cipher_container)
 }
 
 fn dir_report(
@@ -381,17 +392,27 @@ fn encrypted_on_plaintext_port(cx: &Context<'_>) -> Option<Raised> {
 /// are at full entropy for their alphabet (T1071.004): names and records
 /// that carry encoded ciphertext. The flow's messages parse as DNS, so
 /// `symmetric_only` does not speak for them.
+///
+/// Final as soon as a DNS message left a direction's payload looking like
+/// ciphertext (the flow latches it, see `Flow::feed`): a flow that carried
+/// an encoded payload did, whatever ordinary names come after, and most DNS
+/// flows are one query and its answer, which end by a timeout with no
+/// packet left for a sensor's rule to run on.
 fn dns_encoded_payload(cx: &Context<'_>) -> Option<Raised> {
     if cx.protocol != Some(Protocol::Dns) {
         return None;
     }
-    let direction = cx.high_dir?;
+    let latched = cx.flow.notes.dns_payload;
+    let first_latched = [Direction::ToServer, Direction::ToClient]
+        .into_iter()
+        .find(|d| latched & (1 << d.index()) != 0);
+    let direction = cx.high_dir.or(first_latched)?;
     Some(Raised {
         evidence: Found::Entropy {
             direction,
             framing_without_handshake: false,
         },
-        final_: settled(cx),
+        final_: settled(cx) || latched != 0,
     })
 }
 

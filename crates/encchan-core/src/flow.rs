@@ -18,8 +18,8 @@
 //! | protocol per layer | 2 | the outer stream's, and an inner stream's |
 //! | a proxy's destination | 20 | port, address or host-name prefix: evidence, and the port an inner stream's protocol is judged by |
 //! | the first TLS session's parameters | 4 | kept once its walker stops (the session ended, the stream goes on) |
-//! | an outer layer's hello, transport, start, flags | 4 | |
-//! | padding to 8 | 2 | |
+//! | an outer layer's hello, DNS payload seen per direction, transport, start, flags | 5 | |
+//! | padding to 8 | 1 | |
 //!
 //! A lane holds the byte statistics of what it measured (72), the stage that
 //! reads its current layer (68: the 64-byte sniff window, or a walker beside
@@ -182,8 +182,12 @@ impl Flow {
                 | (l.layer() as u64) << 9
                 | (l.broke().is_some() as u64) << 10
         };
+        // A DNS payload latched is news (bits 11 and 27, one per lane).
+        let dns = self.notes.dns_payload as u64;
         lane(&self.lanes[0])
             | lane(&self.lanes[1]) << 16
+            | (dns & 1) << 11
+            | (dns >> 1) << 27
             | (self.notes.codes()[0] as u64) << 32
             | (self.notes.codes()[1] as u64) << 40
             | (self.notes.destination.port as u64) << 48
@@ -293,11 +297,14 @@ impl Flow {
             // What DNS carries in its names and records is measured on its
             // own (`dns_encoded_payload`).
             let notes = &mut self.notes;
+            let mut carried = false;
             dns::payload_parts(inspected, |part| match part {
                 dns::Part::Label(at, len) => {
+                    carried = true;
                     lane.take_payload(cfg, &inspected[at..at + len], offset + at as u64, true)
                 }
                 dns::Part::Data(at, len) => {
+                    carried = true;
                     lane.take_payload(cfg, &inspected[at..at + len], offset + at as u64, false)
                 }
                 dns::Part::Zone(at) if !notes.destination.is_some() => {
@@ -305,6 +312,13 @@ impl Flow {
                 }
                 dns::Part::Zone(_) => {}
             });
+            // Latch what this message left: the alert is final at once.
+            if carried && self.notes.dns_payload & (1 << i) == 0 {
+                let s = self.lanes[i].stats.summary(cfg.entropy_threshold);
+                if detect::looks_like_ciphertext(self, cfg, i, &s) {
+                    self.notes.dns_payload |= 1 << i;
+                }
+            }
         }
     }
 

@@ -510,6 +510,9 @@ pub(crate) struct Notes {
     pub negotiated: proto::tls::Negotiated,
     /// An outer layer said hello before it handed its stream over.
     pub hello: bool,
+    /// Bit per direction: a DNS message left its payload looking like
+    /// ciphertext (`dns_encoded_payload`, latched).
+    pub dns_payload: u8,
 }
 
 impl Notes {
@@ -519,6 +522,7 @@ impl Notes {
             destination: Destination::NONE,
             negotiated: proto::tls::Negotiated::NONE,
             hello: false,
+            dns_payload: 0,
         }
     }
 

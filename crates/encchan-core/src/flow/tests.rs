@@ -627,3 +627,52 @@ fn fuzz_regression_a_hello_handed_over_in_one_feed_starts_the_handshake() {
     xorshift_fill(91, &mut server);
     assert_chunking_invariant(&client, &server);
 }
+
+/// A DNS query whose labels carry base32 ciphertext: `dns_encoded_payload`
+/// is final after that one message (a UDP flow ends by a timeout, with no
+/// packet left for a sensor's rule), and reported as news.
+#[test]
+fn an_encoded_dns_query_is_final_at_once() {
+    let cfg = Config::default();
+    let mut q = [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0].to_vec();
+    let mut raw = [0u8; 40];
+    xorshift_fill(92, &mut raw);
+    const B32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    for part in raw.chunks(20) {
+        q.push(32);
+        q.extend(
+            part.iter()
+                .take(16)
+                .flat_map(|b| [B32[(b & 31) as usize], B32[(b >> 3) as usize]]),
+        );
+    }
+    for label in [&b"c2"[..], b"example", b"test"] {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label);
+    }
+    q.extend_from_slice(&[0, 0, 16, 0, 1]);
+    let mut flow = Flow::new(Transport::Udp, 40000, 53, FlowStart::Observed, 0);
+    let fed = flow.feed(&cfg, Direction::ToServer, &q, 1);
+    let v = flow.verdict(&cfg);
+    assert!(fed.news);
+    assert_eq!(v.protocol, Some(Protocol::Dns));
+    assert!(v.final_alerts.contains(Alert::DnsEncodedPayload), "{v:?}");
+    assert_eq!(v.dirs[0].encoding, crate::stats::Encoding::Base32);
+    let zone = v.destination.unwrap();
+    assert_eq!(
+        zone.host(),
+        Some(crate::verdict::Host::Name {
+            name: "example.test",
+            truncated: false
+        })
+    );
+    // An ordinary query on another flow: nothing.
+    let mut flow = Flow::new(Transport::Udp, 40001, 53, FlowStart::Observed, 0);
+    flow.feed(
+        &cfg,
+        Direction::ToServer,
+        b"\x12\x35\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x0dexamplestores\x03com\x00\x00\x01\x00\x01",
+        1,
+    );
+    assert!(flow.verdict(&cfg).alerts.is_empty());
+}
