@@ -25,6 +25,11 @@ export {
 		Traffic_Asymmetry,
 		## Encrypted-looking payload on a port profiled for cleartext.
 		Encrypted_On_Plaintext_Port,
+		## Encoded payload carried in DNS: query names made of encoded
+		## labels under one zone and/or TXT/NULL answers carrying encoded
+		## data (T1071.004, with T1573.001 for what is carried). The
+		## message names the zone and the direction(s).
+		DNS_Encoded_Payload,
 	};
 
 	## Entropy threshold, bits per byte of collision entropy (random data
@@ -69,8 +74,12 @@ export {
 		proto: transport_proto &log;
 		protocol: string &log &optional;
 		## The cleartext protocol that carried it (an HTTP CONNECT
-		## tunnel, STARTTLS …).
+		## tunnel, STARTTLS, SOCKS …).
 		carrier: string &log &optional;
+		## Where a proxy carrier (HTTP CONNECT, SOCKS) was asked to
+		## connect, or the zone DNS names carried encoded labels to.
+		destination_host: string &log &optional;
+		destination_port: port &log &optional;
 		content: string &log;
 		alerts: vector of string &log;
 		evidence: vector of string &log &optional;
@@ -181,8 +190,58 @@ function notice_type(alert: string): Notice::Type
 		case "ssh_unexpected_port": return SSH_Unexpected_Port;
 		case "encrypted_on_plaintext_port": return Encrypted_On_Plaintext_Port;
 		case "traffic_asymmetry": return Traffic_Asymmetry;
-		default: return Handshake_Anomaly;
+		case "dns_encoded_payload": return DNS_Encoded_Payload;
+		case "handshake_incomplete", "handshake_malformed", "rsa_key_exchange": return Handshake_Anomaly;
+		default:
+			Reporter::warning(fmt("EncChan: no notice type for the engine's alert %s", alert));
+			return Handshake_Anomaly;
 		}
+	}
+
+## The value of *key* in an alert's evidence text ("key=value ..." as the
+## engine's serializer writes it), or "" when absent.
+function evidence_value(text: string, key: string): string
+	{
+	local prefix = key + "=";
+	for ( _, item in split_string(text, / /) )
+		if ( starts_with(item, prefix) )
+			return item[|prefix|:];
+	return "";
+	}
+
+## A notice's message: the alert and the protocol, and what the engine said
+## about the carrier (SOCKS, HTTP CONNECT, an HTTP body) and where it led;
+## for DNS, the zone and the direction(s) the encoded data went.
+function notice_msg(c: connection, a: string, v: EncChan::Verdict): string
+	{
+	local ev = a in v$evidence ? v$evidence[a] : "";
+	if ( a == "dns_encoded_payload" )
+		{
+		local zone = evidence_value(ev, "zone");
+		if ( zone == "" || zone == "-" )
+			zone = v?$destination_host ? v$destination_host : "(zone unknown)";
+		local up = evidence_value(ev, "query_payload") == "T";
+		local down = evidence_value(ev, "answer_payload") == "T";
+		local dir = up && down ? ", out in query names and back in answers" :
+		            up ? ", out in query names" :
+		            down ? ", back in answers" : "";
+		return fmt("encchan dns_encoded_payload: encoded data under zone %s%s (client %s, resolver %s)",
+		           zone, dir, c$id$orig_h, c$id$resp_h);
+		}
+	local proto = v?$protocol ? v$protocol : "no protocol";
+	local msg = fmt("encchan %s (%s", a, proto);
+	local carrier = evidence_value(ev, "carrier");
+	if ( carrier == "" || carrier == "-" )
+		carrier = v?$carrier ? v$carrier : "";
+	if ( carrier != "" && carrier != proto )
+		msg += ", via " + carrier;
+	if ( v?$destination_host )
+		msg += " to " + v$destination_host +
+		       (v?$destination_port ? fmt(":%d", port_to_count(v$destination_port)) : "");
+	local message = evidence_value(ev, "message");
+	if ( message != "" && message != "-" )
+		msg += fmt(", in HTTP %s bodies", message);
+	return msg + ")";
 	}
 
 function make_info(c: connection, v: EncChan::Verdict): Info
@@ -193,6 +252,10 @@ function make_info(c: connection, v: EncChan::Verdict): Info
 		info$protocol = v$protocol;
 	if ( v?$carrier )
 		info$carrier = v$carrier;
+	if ( v?$destination_host )
+		info$destination_host = v$destination_host;
+	if ( v?$destination_port )
+		info$destination_port = v$destination_port;
 	if ( v?$orig_entropy )
 		info$orig_entropy = v$orig_entropy;
 	if ( v?$resp_entropy )
@@ -221,8 +284,12 @@ event EncChan::verdict(c: connection, v: EncChan::Verdict)
 	for ( _, a in v$final_alerts )
 		{
 		local note = notice_type(a);
+		# One notice per client, server, port and alert (and DNS zone:
+		# each query is a connection of its own) per suppression interval.
+		local ident = cat(c$id$orig_h, c$id$resp_h, c$id$resp_p, a);
+		if ( a == "dns_encoded_payload" && v?$destination_host )
+			ident = cat(ident, v$destination_host);
 		if ( hook EncChan::notice_allowed(c, note, info) )
-			NOTICE([$note=note, $conn=c, $msg=fmt("encchan %s (%s)", a, v?$protocol ? v$protocol : "no protocol"),
-			        $sub=v$evidence[a], $identifier=cat(c$id$orig_h, c$id$resp_h, c$id$resp_p, a)]);
+			NOTICE([$note=note, $conn=c, $msg=notice_msg(c, a, v), $sub=v$evidence[a], $identifier=ident]);
 		}
 	}

@@ -10,14 +10,20 @@ export {
 		## "quic" …), if any.
 		protocol: string &optional;
 		## The cleartext protocol that carried it (an HTTP CONNECT
-		## tunnel, STARTTLS …), when one handed its stream over.
+		## tunnel, STARTTLS, SOCKS …), when one handed its stream over.
 		carrier: string &optional;
+		## Where a proxy carrier (HTTP CONNECT, SOCKS4/5) was asked to
+		## connect, or the zone DNS names carried encoded labels to: the
+		## host (an address, or a name's first 16 bytes then "…") and the
+		## port (with the connection's transport).
+		destination_host: string &optional;
+		destination_port: port &optional;
 		## "encrypted", "compressed", "plaintext" or "unknown".
 		content: string;
 		## Alert names: symmetric_only, tls_unexpected_port,
 		## ssh_unexpected_port, encrypted_on_plaintext_port,
 		## handshake_incomplete, handshake_malformed, rsa_key_exchange,
-		## traffic_asymmetry.
+		## traffic_asymmetry, dns_encoded_payload.
 		alerts: vector of string;
 		## The alerts no further byte or time can take back: what to
 		## publish while the connection goes on (all of them at its end).

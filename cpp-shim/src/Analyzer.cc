@@ -5,6 +5,7 @@
 #include <zeek/Val.h>
 
 #include <cmath>
+#include <cstring>
 #include <new>
 #include <string>
 
@@ -132,6 +133,12 @@ void Analyzer::Raise(bool ended) {
         rec->AssignField("protocol", zeek::make_intrusive<zeek::StringVal>(encchan_protocol_name(v.protocol)));
     if ( v.carrier != ENCCHAN_NONE_U8 )
         rec->AssignField("carrier", zeek::make_intrusive<zeek::StringVal>(encchan_protocol_name(v.carrier)));
+    // NUL-terminated by the engine; bounded here all the same.
+    size_t host_len = strnlen(v.destination_host, sizeof v.destination_host);
+    if ( host_len > 0 )
+        rec->AssignField("destination_host", zeek::make_intrusive<zeek::StringVal>(host_len, v.destination_host));
+    if ( v.destination_port != 0 )
+        rec->AssignField("destination_port", zeek::val_mgr->Port(v.destination_port, Conn()->ConnTransport()));
     rec->AssignField("content", zeek::make_intrusive<zeek::StringVal>(encchan_content_name(v.content)));
     auto alerts = zeek::make_intrusive<zeek::VectorVal>(string_vec);
     auto final_alerts = zeek::make_intrusive<zeek::VectorVal>(string_vec);
