@@ -586,10 +586,17 @@ static int KeywordSetup(DetectEngineCtx *de_ctx, Signature *sig, const char *arg
 {
     int64_t mask = encchan_suricata_parse_alerts(arg);
     if (mask < 0) {
-        SCLogError("encchan: unknown alert in \"%s\" (symmetric_only, tls_unexpected_port, "
-                   "encrypted_on_plaintext_port, handshake_incomplete, handshake_malformed, "
-                   "rsa_key_exchange, traffic_asymmetry, any, none)",
-                arg ? arg : "");
+        /* The names from the engine's table, so the list never lags it. */
+        char names[512];
+        size_t len = 0;
+        names[0] = 0;
+        for (uint32_t bit = 0; bit < ENCCHAN_ALERT_COUNT && len < sizeof names; bit++) {
+            int n = snprintf(names + len, sizeof names - len, "%s, ", encchan_alert_name(bit));
+            if (n < 0)
+                break;
+            len += (size_t)n;
+        }
+        SCLogError("encchan: unknown alert in \"%s\" (%sany, none)", arg ? arg : "", names);
         return -1;
     }
     EncchanKeyword *k = SCCalloc(1, sizeof(*k));

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Checks the Suricata plugin's behaviour with real Suricata runs (see run.sh)."""
-import argparse, csv, json, os, subprocess, sys
+import argparse, csv, ctypes, json, os, re, subprocess, sys
 
 p = argparse.ArgumentParser()
 p.add_argument("--root"); p.add_argument("--work"); p.add_argument("--major", type=int)
@@ -42,8 +42,10 @@ def key(src, sport, dst, dport, proto):
     return (src, int(sport), dst, int(dport), proto.upper())
 
 
-def suricata(pcap, name, extra=(), env=None):
-    """Runs Suricata; returns (verdicts by flow key, alerts, app_proto by key)."""
+def suricata(pcap, name, extra=(), env=None, records=None):
+    """Runs Suricata; returns (verdicts by flow key, alerts, app_proto by key).
+
+    With `records`, also a list: the EVE records (and 7.0's encchan ones)."""
     d = os.path.join(a.work, name)
     os.makedirs(d, exist_ok=True)
     rules = "encchan-keyword.rules" if a.major == 8 else "encchan.rules"
@@ -54,11 +56,14 @@ def suricata(pcap, name, extra=(), env=None):
     check("AddressSanitizer" not in r.stdout + r.stderr, f"{' '.join(cmd)}: {r.stderr[-3000:]}")
     check("Initializing plugin encchan" in r.stdout + r.stderr, f"plugin not loaded: {r.stdout[-500:]}")
     verdicts, alerts, app = {}, [], {}
+    out = records
     eve = os.path.join(d, "eve.json")
     records = [json.loads(l) for l in open(eve)] if os.path.exists(eve) else []
     if a.major == 7:
         path = os.path.join(d, "encchan.json")
         records += [json.loads(l) for l in open(path)] if os.path.exists(path) else []
+    if out is not None:
+        out.extend(records)
     for e in records:
         if "src_port" not in e:
             continue
@@ -80,17 +85,48 @@ def cli(pcap):
 
 
 SID_BASE = 9573100 if a.major == 8 else 9573000
-ALERTS = ["symmetric_only", "tls_unexpected_port", "encrypted_on_plaintext_port", "handshake_incomplete",
-          "handshake_malformed", "rsa_key_exchange", "traffic_asymmetry", "ssh_unexpected_port"]
+# The engine's alert names in bit order (alert code n is sid base + n + 1),
+# from the library itself so that a new alert cannot be missed here.
+_lib = ctypes.CDLL(os.path.join(a.root, "target", "release", "libencchan.so"))
+_lib.encchan_alert_name.restype = ctypes.c_char_p
+ALERTS = []
+while _lib.encchan_alert_name(len(ALERTS)):
+    ALERTS.append(_lib.encchan_alert_name(len(ALERTS)).decode())
+check("dns_encoded_payload" in ALERTS, f"the engine's alerts: {ALERTS}")
+
+# 0. Every engine alert has its rule in both verdict rule files, at its sid
+#    (flowbits 9573001 + n, keyword 9573101 + n), naming the alert it
+#    matches; the keyword rules and the flowbits rules say the same.
+def rules_by_sid(name):
+    rules = {}
+    for line in open(os.path.join(rules_dir, name)):
+        m = re.search(r"\bsid:(\d+);", line)
+        if line.startswith("alert") and m:
+            rules[int(m.group(1))] = line
+    return rules
+
+flowbits_rules, keyword_rules = rules_by_sid("encchan.rules"), rules_by_sid("encchan-keyword.rules")
+for n, alert in enumerate(ALERTS):
+    fb, kw = flowbits_rules.get(9573001 + n, ""), keyword_rules.get(9573101 + n, "")
+    check(f"flowbits:isset,encchan.{alert};" in fb and f"encchan_alert {alert};" in fb,
+          f"encchan.rules: sid {9573001 + n} must match {alert}: {fb!r}")
+    check(f"encchan:{alert};" in kw and f"encchan_alert {alert};" in kw,
+          f"encchan-keyword.rules: sid {9573101 + n} must match {alert}: {kw!r}")
+    strip = lambda r: re.sub(r"flowbits:[^;]*; |encchan:[^;]*; prefilter; |threshold:[^;]*; |sid:\d+; ", "", r)
+    check(strip(fb) == strip(kw), f"sid {9573001 + n} and {9573101 + n} differ beyond their form:\n{fb}{kw}")
 
 # 1. The labeled corpus: verdicts as labeled, entropy equal to the CLI's,
 #    rule alerts only for raised verdicts, and for every verdict reached
 #    while the flow still carried payload.
 corpus = os.path.join(a.root, "tests", "corpus")
 rows = list(csv.DictReader(open(os.path.join(corpus, "labels.csv"))))
+carrier_rows = list(csv.DictReader(open(os.path.join(corpus, "labels-carriers.csv"))))
+# Each scenario is its own capture: what the rules fired, per capture.
+fired_by_pcap = {}
 for row in rows:
     pcap = os.path.join(corpus, "pcaps", row["pcap"])
     verdicts, alerts, _ = suricata(pcap, row["pcap"])
+    fired_by_pcap[row["pcap"]] = {sid for _, sid in alerts}
     port = int(row["server_port"])
     flows = {k: v for k, v in verdicts.items() if k[3] == port and k[4] == row["transport"].upper()}
     check(len(flows) > 0, f"{row['pcap']}: no verdict for port {port}: {verdicts}")
@@ -134,6 +170,91 @@ for row in rows:
             check((want is None and got is None) or (want is not None and got is not None and abs(want - got) < 0.001),
                   f"{row['pcap']}: {side} entropy CLI {want} vs Suricata {got}")
 
+# 1a. The carrier corpus (labels-carriers.csv), as the CLI test
+#     (every_carrier_scenario_gets_its_verdict) judges it: every flow's
+#     verdict equals the CLI's (alerts, protocol, carrier, destination:
+#     one serializer), a carrier_c2 flow has every alert of expect_alerts
+#     and a benign_carrier flow none, and no encchan rule fires on a benign
+#     one. Each scenario is its own capture, so rule alerts are matched to
+#     it by capture, whatever its port. A carrier_c2 flow's rules must fire
+#     when packets follow the decision (as in section 1); a verdict reached
+#     only at the flow's end is reported, not hidden.
+def flow_alert_sids(alerts, k):
+    return {sid for fk, sid in alerts if {fk, (fk[2], fk[3], fk[0], fk[1], fk[4])} & {k}}
+
+carrier_tally = {}
+verdict_only = []
+for row in carrier_rows:
+    pcap = os.path.join(corpus, "pcaps", row["pcap"])
+    records = []
+    verdicts, alerts, _ = suricata(pcap, "carrier-" + row["pcap"], records=records)
+    fired_by_pcap[row["pcap"]] = {sid for _, sid in alerts}
+    port = int(row["server_port"])
+    flows = {k: v for k, v in verdicts.items() if k[3] == port and k[4] == row["transport"].upper()}
+    check(len(flows) > 0, f"{row['pcap']}: no verdict for port {port}: {verdicts}")
+    expect = [x for x in row["expect_alerts"].split("|") if x]
+    cli_flows = {key(c["client"]["ip"], c["client"]["port"], c["server"]["ip"], port, row["transport"]): c
+                 for c in cli(pcap) if c["server"]["port"] == port}
+    check(set(cli_flows) == set(flows), f"{row['pcap']}: flows CLI {sorted(cli_flows)} vs Suricata {sorted(flows)}")
+    encchan_sids = {sid for _, sid in alerts if SID_BASE < sid <= SID_BASE + len(ALERTS)}
+    if row["class"] == "benign_carrier":
+        check(not encchan_sids, f"{row['pcap']}: benign carrier, yet encchan rules fired {sorted(encchan_sids)}")
+    for k, v in flows.items():
+        why = []
+        fired = {ALERTS[sid - SID_BASE - 1] for sid in flow_alert_sids(alerts, k)
+                 if SID_BASE < sid <= SID_BASE + len(ALERTS)}
+        if row["class"] == "carrier_c2":
+            check(expect, f"{row['pcap']}: carrier_c2 without expected alerts")
+            why += [f"missing {x}" for x in expect if x not in v["alerts"]]
+            budget_hit = all(v["bytes"][s] > 4096 for s in ("client", "server"))
+            closes = a.major == 8 and k[4] == "TCP"
+            for x in expect:
+                if x in v["alerts"] and x not in fired:
+                    if budget_hit or closes:
+                        why.append(f"verdict {x} but no rule fired")
+                    else:
+                        verdict_only.append(f"{row['pcap']} {k[4]} {k[1]}->{k[3]}: {x} in the EVE verdict, no rule "
+                                            f"alert ({v['bytes']['client']}/{v['bytes']['server']} bytes, under the "
+                                            f"4096-byte inspect budget: final only at the flow's end, "
+                                            f"{'a UDP flow ends by timeout, with no packet left' if k[4] == 'UDP' else '7.0 has no closing-packet hook'})")
+        elif row["class"] == "benign_carrier" and v["alerts"]:
+            why.append(f"benign flow raised {v['alerts']}")
+        if fired - set(v["alerts"]):
+            why.append(f"rules fired {sorted(fired)} beyond the verdict")
+        if row["expect_protocol"] and v.get("protocol") != row["expect_protocol"]:
+            why.append(f"protocol {v.get('protocol')} instead of {row['expect_protocol']}")
+        c = cli_flows.get(k)
+        if c is not None:
+            for field in ("alerts", "protocol", "carrier", "destination"):
+                if c.get(field) != v.get(field):
+                    why.append(f"{field} CLI {c.get(field)} vs Suricata {v.get(field)}")
+            ev_c, ev_s = c["evidence"], v["evidence"]
+            for alert in c["alerts"]:
+                for field in ("carrier", "message", "zone", "query_payload", "answer_payload"):
+                    if ev_c.get(alert, {}).get(field) != ev_s.get(alert, {}).get(field):
+                        why.append(f"evidence {alert}.{field} CLI {ev_c.get(alert, {}).get(field)} "
+                                   f"vs Suricata {ev_s.get(alert, {}).get(field)}")
+        t = carrier_tally.setdefault(row["class"], [0, 0])
+        t[0] += 1
+        t[1] += not why
+        check(not why, f"{row['pcap']}: {', '.join(why)}: {v}")
+    # The proxy scenarios: the EVE verdict names the carrier and where the
+    # proxy was asked to connect; on 8.0 the alert records carry it too.
+    if row["pcap"].startswith(("socks", "http_connect_")):
+        check(flows and all(v.get("carrier") and (v.get("destination") or {}).get("host") and
+                            (v.get("destination") or {}).get("port") for v in flows.values()),
+              f"{row['pcap']}: EVE verdict without carrier or destination: {flows}")
+        if a.major == 8:
+            alert_recs = [e for e in records if e.get("event_type") == "alert"]
+            check(all(e.get("encchan", {}).get("destination") for e in alert_recs),
+                  f"{row['pcap']}: an alert record without the verdict's destination: {alert_recs}")
+for line in verdict_only:
+    print(f"NOTE (Suricata {a.major}) {line}", file=sys.stderr)
+print(f"suricata {a.major}: carrier corpus: " + ", ".join(f"{c} {ok}/{n} flows correct"
+                                                         for c, (n, ok) in sorted(carrier_tally.items())) +
+      f"; {len(verdict_only)} carrier_c2 flow(s) with the verdict in EVE only (no rule alert)", file=sys.stderr)
+check("carrier_c2" in carrier_tally and "benign_carrier" in carrier_tally, f"carrier classes: {carrier_tally}")
+
 # 1b. Knobs: the snippet's `encchan:` section (every knob at its default,
 #     from the engine's table) is taken as it is; a value the engine
 #     refuses stops Suricata with the engine's reason.
@@ -168,9 +289,12 @@ check(len(single[0]) >= len(rows), f"directory run judged {len(single[0])} flows
 
 # 3. The no-plugin variants on the corpus, beside the plugin: 7.0's Lua
 #    fallback (the engine through LuaJIT's FFI) must flag only labeled
-#    symmetric-only flows; 8.0's entropy-keyword rules are reported as they
-#    are (they cannot tell compressed data or TLS before detection from
-#    ciphertext; the README has the table).
+#    symmetric-only flows (and carrier C2 whose label expects
+#    symmetric_only), never a benign carrier; 8.0's entropy-keyword rules
+#    are reported as they are (they cannot tell compressed data or TLS
+#    before detection from ciphertext; the README has the table). Each
+#    capture is run on its own: a hit is that scenario's, whatever its
+#    port (the carrier scenarios share ports 53, 80 and 8080 with others).
 def no_plugin_run(rules, extra_conf, env=None):
     d = os.path.join(a.work, "noplugin")
     os.makedirs(d, exist_ok=True)
@@ -181,37 +305,43 @@ def no_plugin_run(rules, extra_conf, env=None):
                                      f"classification-file: {os.path.join(rules_dir, 'classification.config')}",
                                      "reference-config-file: /dev/null", "threshold-file: /dev/null",
                                      *extra_conf, ""]))
-    r = subprocess.run([a.suricata, "-c", conf, "-S", os.path.join(rules_dir, rules), "-k", "none", "-l", d,
-                        "-r", pcaps], capture_output=True, text=True, env=env)
-    check(r.returncode == 0 and "rules failed" not in r.stderr + r.stdout.replace("0 rules failed", ""),
-          f"{rules}: {r.stdout[-600:]}{r.stderr[-600:]}")
-    eve = os.path.join(d, "eve.json")
     hits = set()
-    for line in open(eve) if os.path.exists(eve) else []:
-        e = json.loads(line)
-        ports = {e["src_port"], e["dest_port"]}
-        hits |= {(row["pcap"], e["alert"]["signature_id"]) for row in rows if int(row["server_port"]) in ports}
-    os.remove(eve) if os.path.exists(eve) else None
+    for row in rows + carrier_rows:
+        eve = os.path.join(d, "eve.json")
+        os.remove(eve) if os.path.exists(eve) else None
+        r = subprocess.run([a.suricata, "-c", conf, "-S", os.path.join(rules_dir, rules), "-k", "none", "-l", d,
+                            "-r", os.path.join(pcaps, row["pcap"])], capture_output=True, text=True, env=env)
+        check(r.returncode == 0 and "rules failed" not in r.stderr + r.stdout.replace("0 rules failed", ""),
+              f"{rules} on {row['pcap']}: {r.stdout[-600:]}{r.stderr[-600:]}")
+        for line in open(eve) if os.path.exists(eve) else []:
+            hits.add((row["pcap"], json.loads(line)["alert"]["signature_id"]))
     return hits
 
 sym_pcaps = {row["pcap"] for row in rows if row["class"] == "symmetric_only"}
-plugin_sym = {row["pcap"] for row in rows for fk, sid in single[1] if sid == SID_BASE + 1
-              and int(row["server_port"]) in (fk[1], fk[3])}
+carrier_sym = {row["pcap"] for row in carrier_rows if "symmetric_only" in row["expect_alerts"].split("|")}
+benign_carriers = {row["pcap"] for row in carrier_rows if row["class"] == "benign_carrier"}
+plugin_sym = {p for p in sym_pcaps if SID_BASE + 1 in fired_by_pcap.get(p, ())}
+plugin_carrier = {p for p in carrier_sym if SID_BASE + 1 in fired_by_pcap.get(p, ())}
 if a.major == 7:
     env = dict(os.environ, ENCCHAN_LIBRARY=os.path.join(a.root, "target", "release", "libencchan.so"))
     hits = no_plugin_run("encchan-lua.rules", ["security:", "  lua:", "    allow-rules: yes"], env)
     flagged = {p for p, _ in hits}
-    check(flagged <= sym_pcaps, f"Lua fallback flagged non-symmetric captures: {sorted(flagged - sym_pcaps)}")
+    check(flagged <= sym_pcaps | carrier_sym,
+          f"Lua fallback flagged non-symmetric captures: {sorted(flagged - sym_pcaps - carrier_sym)}")
     check(len(flagged) > 0, "Lua fallback flagged nothing")
     print(f"suricata 7 corpus, symmetric-only captures alerted by rules: plugin {len(plugin_sym)}/{len(sym_pcaps)}, "
-          f"Lua fallback {len(flagged & sym_pcaps)}/{len(sym_pcaps)} with {len(flagged - sym_pcaps)} others",
-          file=sys.stderr)
+          f"Lua fallback {len(flagged & sym_pcaps)}/{len(sym_pcaps)}; carrier C2 captures expecting symmetric_only: "
+          f"plugin {len(plugin_carrier)}/{len(carrier_sym)}, Lua fallback {len(flagged & carrier_sym)}/{len(carrier_sym)}; "
+          f"{len(flagged - sym_pcaps - carrier_sym)} others", file=sys.stderr)
 else:
     hits = no_plugin_run("encchan-entropy.rules", [])
     high = {p for p, sid in hits if sid in (9573301, 9573302, 9573304)}
+    others = high - sym_pcaps - carrier_sym
     print(f"suricata 8 corpus, symmetric-only captures alerted by rules: plugin {len(plugin_sym)}/{len(sym_pcaps)}, "
-          f"entropy keyword {len(high & sym_pcaps)}/{len(sym_pcaps)} with {len(high - sym_pcaps)} others "
-          f"({sorted(high - sym_pcaps)})", file=sys.stderr)
+          f"entropy keyword {len(high & sym_pcaps)}/{len(sym_pcaps)}; carrier C2 captures expecting symmetric_only: "
+          f"plugin {len(plugin_carrier)}/{len(carrier_sym)}, entropy keyword {len(high & carrier_sym)}/{len(carrier_sym)}; "
+          f"{len(others)} others ({sorted(others)}, benign carriers among them: {sorted(others & benign_carriers)})",
+          file=sys.stderr)
 
 # 4. Shared captures: no symmetric_only verdict on a flow whose protocol
 #    Suricata's own app-layer detection names.
