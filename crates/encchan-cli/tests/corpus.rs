@@ -68,12 +68,16 @@ fn has_alert(r: &Value, name: &str) -> bool {
         .is_some_and(|a| a.iter().any(|x| x == name))
 }
 
-#[test]
-fn every_class_gets_its_verdict() {
+/// Runs every labeled scenario of `file` and judges each of its flows with
+/// `class_says` (what the label's class requires; the expected protocol is
+/// checked here). Prints the per-class tally, fails on any miss, and
+/// returns the tally (class → flows, correct).
+fn judge_corpus(
+    file: &str,
+    class_says: impl Fn(&Label, &Value) -> Vec<String>,
+) -> BTreeMap<String, (usize, usize)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus");
-    let labels = labels(&dir, "labels.csv");
-    assert!(labels.len() >= 15, "corpus too small: {}", labels.len());
-    // class → (flows, correct)
+    let labels = labels(&dir, file);
     let mut tally: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut failures = Vec::new();
     for l in &labels {
@@ -89,22 +93,7 @@ fn every_class_gets_its_verdict() {
             continue;
         }
         for r in &flows {
-            let mut why = Vec::new();
-            let symmetric = has_alert(r, "symmetric_only");
-            match l.class.as_str() {
-                "symmetric_only" if !symmetric => {
-                    why.push("not flagged symmetric_only".to_string())
-                }
-                c if c != "symmetric_only" && symmetric => {
-                    why.push("benign flow flagged symmetric_only".into())
-                }
-                _ => {}
-            }
-            for a in &l.expect_alerts {
-                if !has_alert(r, a) {
-                    why.push(format!("missing {a}"));
-                }
-            }
+            let mut why = class_says(l, r);
             if !l.expect_protocol.is_empty() && r["protocol"] != l.expect_protocol.as_str() {
                 why.push(format!(
                     "protocol {} instead of {}",
@@ -120,11 +109,41 @@ fn every_class_gets_its_verdict() {
             }
         }
     }
-    eprintln!("{:<20} {:>6} {:>8}", "class", "flows", "correct");
+    eprintln!("{file}\n{:<20} {:>6} {:>8}", "class", "flows", "correct");
     for (class, (n, ok)) in &tally {
         eprintln!("{class:<20} {n:>6} {ok:>8}");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    tally
+}
+
+/// The expected alerts a label lists that the flow did not raise.
+fn missing(l: &Label, r: &Value) -> Vec<String> {
+    l.expect_alerts
+        .iter()
+        .filter(|a| !has_alert(r, a))
+        .map(|a| format!("missing {a}"))
+        .collect()
+}
+
+#[test]
+fn every_class_gets_its_verdict() {
+    let tally = judge_corpus("labels.csv", |l, r| {
+        let mut why = missing(l, r);
+        let symmetric = has_alert(r, "symmetric_only");
+        match l.class.as_str() {
+            "symmetric_only" if !symmetric => why.push("not flagged symmetric_only".into()),
+            c if c != "symmetric_only" && symmetric => {
+                why.push("benign flow flagged symmetric_only".into())
+            }
+            _ => {}
+        }
+        why
+    });
+    assert!(
+        tally.values().map(|t| t.0).sum::<usize>() >= 15,
+        "corpus too small"
+    );
     for class in [
         "benign_tls",
         "benign_ssh",
@@ -142,59 +161,16 @@ fn every_class_gets_its_verdict() {
 
 #[test]
 fn every_carrier_scenario_gets_its_verdict() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus");
-    let labels = labels(&dir, "labels-carriers.csv");
-    let mut tally: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    let mut failures = Vec::new();
-    for l in &labels {
-        let flows: Vec<Value> = analyze(&dir.join("pcaps").join(&l.pcap))
-            .into_iter()
-            .filter(|r| r["proto"] == l.transport.as_str() && r["server"]["port"] == l.server_port)
-            .collect();
-        if flows.is_empty() {
-            failures.push(format!("{}: no flow", l.pcap));
-            continue;
+    let tally = judge_corpus("labels-carriers.csv", |l, r| match l.class.as_str() {
+        "carrier_c2" => {
+            assert!(!l.expect_alerts.is_empty(), "{}: no expected alert", l.pcap);
+            missing(l, r)
         }
-        for r in &flows {
-            let alerts: Vec<&str> = r["alerts"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let mut why = Vec::new();
-            match l.class.as_str() {
-                "carrier_c2" => {
-                    assert!(!l.expect_alerts.is_empty(), "{}: no expected alert", l.pcap);
-                    for a in &l.expect_alerts {
-                        if !alerts.contains(&a.as_str()) {
-                            why.push(format!("missing {a}"));
-                        }
-                    }
-                }
-                "benign_carrier" if !alerts.is_empty() => {
-                    why.push(format!("benign flow raised {alerts:?}"))
-                }
-                _ => {}
-            }
-            if !l.expect_protocol.is_empty() && r["protocol"] != l.expect_protocol.as_str() {
-                why.push(format!(
-                    "protocol {} instead of {}",
-                    r["protocol"], l.expect_protocol
-                ));
-            }
-            let entry = tally.entry(l.class.clone()).or_default();
-            entry.0 += 1;
-            if why.is_empty() {
-                entry.1 += 1;
-            } else {
-                failures.push(format!("{}: {}: {r}", l.pcap, why.join(", ")));
-            }
+        "benign_carrier" if r["alerts"].as_array().is_some_and(|a| !a.is_empty()) => {
+            vec![format!("benign flow raised {}", r["alerts"])]
         }
-    }
-    eprintln!("{:<20} {:>6} {:>8}", "class", "flows", "correct");
-    for (class, (n, ok)) in &tally {
-        eprintln!("{class:<20} {n:>6} {ok:>8}");
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+        _ => vec![],
+    });
     assert!(tally.contains_key("carrier_c2") && tally.contains_key("benign_carrier"));
 }
 

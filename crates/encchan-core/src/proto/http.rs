@@ -1076,47 +1076,28 @@ mod tests {
     extern crate std;
     use std::{format, vec, vec::Vec};
 
-    /// Walks `stream` in chunks of `step`, returning each step's kind and
-    /// the stream offset it ended at.
+    /// Walks `stream` in chunks of `step`: where the walker stopped (or the
+    /// stream ended), and the step that stopped it.
     fn walk(w: &mut HttpWalker, stream: &[u8], step: usize) -> (u64, Option<Step>) {
-        let mut facts = Facts::EMPTY;
-        let mut off = 0usize;
-        for chunk in stream.chunks(step) {
-            let mut i = 0;
-            while i < chunk.len() {
-                let s = w.walk(&chunk[i..], (off + i) as u64, &mut facts);
-                i += s.len;
-                if s.next != Next::Continue {
-                    return ((off + i) as u64, Some(s));
-                }
-            }
-            off += chunk.len();
-        }
-        (off as u64, None)
+        let mut last = None;
+        let (at, next) = super::super::walk_chunked(w, stream, step, |_, s, _| last = Some(*s));
+        (at, last.filter(|_| next != Next::Continue))
     }
 
     /// The bytes a walk over `stream` in chunks of `step` measures, in the
     /// order the lane would (held bytes when they are released).
     fn measured(stream: &[u8], step: usize) -> Vec<u8> {
         let mut w = HttpWalker::new(Protocol::Http);
-        let mut facts = Facts::EMPTY;
         let mut out = Vec::new();
-        let mut off = 0usize;
-        for chunk in stream.chunks(step) {
-            let mut i = 0;
-            while i < chunk.len() {
-                let s = w.walk(&chunk[i..], (off + i) as u64, &mut facts);
-                if s.measure {
-                    out.extend_from_slice(&chunk[i..i + s.len]);
-                }
-                if s.release {
-                    out.extend_from_slice(w.pending().0);
-                }
-                i += s.len;
-                assert_eq!(s.next, Next::Continue);
+        let (_, next) = super::super::walk_chunked(&mut w, stream, step, |w, s, bytes| {
+            if s.measure {
+                out.extend_from_slice(bytes);
             }
-            off += chunk.len();
-        }
+            if s.release {
+                out.extend_from_slice(w.pending().0);
+            }
+        });
+        assert_eq!(next, Next::Continue);
         out
     }
 

@@ -252,20 +252,7 @@ mod tests {
 
     fn walk(protocol: Protocol, stream: &[u8], step: usize) -> (u64, Next) {
         let mut w = LineWalker::new(protocol);
-        let mut facts = Facts::EMPTY;
-        let mut off = 0usize;
-        for chunk in stream.chunks(step) {
-            let mut i = 0;
-            while i < chunk.len() {
-                let s = w.walk(&chunk[i..], (off + i) as u64, &mut facts);
-                i += s.len;
-                if s.next != Next::Continue {
-                    return ((off + i) as u64, s.next);
-                }
-            }
-            off += chunk.len();
-        }
-        (off as u64, Next::Continue)
+        super::super::walk_chunked(&mut w, stream, step, |_, _, _| {})
     }
 
     #[test]

@@ -316,6 +316,33 @@ impl Walker {
     }
 }
 
+/// Test driver: walks `stream` through `w` in chunks of `step`, as the lane
+/// would, calling `each` with every step and the bytes it covered; returns
+/// the stream offset where the walker stopped (or the stream ended) and how.
+#[cfg(test)]
+pub(crate) fn walk_chunked<W: Walk>(
+    w: &mut W,
+    stream: &[u8],
+    step: usize,
+    mut each: impl FnMut(&W, &Step, &[u8]),
+) -> (u64, Next) {
+    let mut facts = Facts::EMPTY;
+    let mut off = 0usize;
+    for chunk in stream.chunks(step) {
+        let mut i = 0;
+        while i < chunk.len() {
+            let s = w.walk(&chunk[i..], (off + i) as u64, &mut facts);
+            each(w, &s, &chunk[i..i + s.len]);
+            i += s.len;
+            if s.next != Next::Continue {
+                return ((off + i) as u64, s.next);
+            }
+        }
+        off += chunk.len();
+    }
+    (off as u64, Next::Continue)
+}
+
 /// What a walker found that a verdict reports, kept after it stops: the
 /// TLS parameters a ServerHello negotiated, the carrier message whose
 /// content was measured first. 6 bytes.

@@ -387,20 +387,8 @@ mod tests {
     /// Walks `stream` in chunks of `step`: where the walker stopped and how.
     fn walk(stream: &[u8], step: usize) -> (SocksWalker, u64, Next) {
         let mut w = SocksWalker::new();
-        let mut facts = Facts::EMPTY;
-        let mut off = 0usize;
-        for chunk in stream.chunks(step) {
-            let mut i = 0;
-            while i < chunk.len() {
-                let s = w.walk(&chunk[i..], (off + i) as u64, &mut facts);
-                i += s.len;
-                if s.next != Next::Continue {
-                    return (w, (off + i) as u64, s.next);
-                }
-            }
-            off += chunk.len();
-        }
-        (w, off as u64, Next::Continue)
+        let (at, next) = super::super::walk_chunked(&mut w, stream, step, |_, _, _| {});
+        (w, at, next)
     }
 
     const TUNNEL: &[u8] = b"\x16\x03\x01\x02\x00\x01";

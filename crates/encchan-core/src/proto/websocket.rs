@@ -312,40 +312,27 @@ mod tests {
     use super::*;
 
     /// Walks `stream` in chunks of `step`: where it ended, how it ended, and
-    /// the bytes measured (unmasked).
+    /// the bytes measured (unmasked; held bytes when they are released).
     fn walk(masked: bool, stream: &[u8], step: usize) -> (u64, Next, [u8; 64], usize) {
         let mut w = WebSocketWalker::new(masked);
-        let mut facts = Facts::EMPTY;
         let (mut measured, mut m) = ([0u8; 64], 0);
-        let mut off = 0usize;
-        for chunk in stream.chunks(step) {
-            let mut i = 0;
-            while i < chunk.len() {
-                let s = w.walk(&chunk[i..], (off + i) as u64, &mut facts);
-                if s.measure {
-                    for (k, b) in chunk[i..i + s.len].iter().enumerate() {
-                        if m < measured.len() {
-                            measured[m] = b ^ s.xor[k % 4];
-                        }
-                        m += 1;
-                    }
-                }
-                if s.release {
-                    for &b in w.pending().0 {
-                        if m < measured.len() {
-                            measured[m] = b;
-                        }
-                        m += 1;
-                    }
-                }
-                i += s.len;
-                if s.next != Next::Continue {
-                    return ((off + i) as u64, s.next, measured, m);
+        let mut keep = |b: u8| {
+            if m < measured.len() {
+                measured[m] = b;
+            }
+            m += 1;
+        };
+        let (at, next) = super::super::walk_chunked(&mut w, stream, step, |w, s, bytes| {
+            if s.measure {
+                for (k, b) in bytes.iter().enumerate() {
+                    keep(b ^ s.xor[k % 4]);
                 }
             }
-            off += chunk.len();
-        }
-        (off as u64, Next::Continue, measured, m)
+            if s.release {
+                w.pending().0.iter().for_each(|&b| keep(b));
+            }
+        });
+        (at, next, measured, m)
     }
 
     #[test]
