@@ -128,6 +128,13 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 /// status line's version, or a request's method with the version at the
 /// line's end or the target's scheme (SIP's OPTIONS is not HTTP's).
 pub(crate) fn message_protocol(w: &[u8]) -> Option<Protocol> {
+    // Every method and version starts with a capital letter: most bytes
+    // that are no message (ciphertext, binary protocols) stop here, as the
+    // three rows of the table and every datagram of an unrecognized flow
+    // ask.
+    if !w.first().is_some_and(u8::is_ascii_uppercase) {
+        return None;
+    }
     for (version, p) in [
         (&b"HTTP/1."[..], Protocol::Http),
         (b"RTSP/1.0", Protocol::Rtsp),
