@@ -33,17 +33,16 @@ struct Context<'a> {
     flow: &'a Flow,
     cfg: &'a Config,
     dirs: [DirReport; 2],
-    /// The innermost stream's protocol, as recognized (`raw`), and once a
-    /// key-exchange framing that broke before any exchange is taken for the
-    /// costume it was (`protocol`).
-    raw: Option<Protocol>,
+    /// The innermost stream's protocol; a key-exchange framing that broke
+    /// before any exchange is taken for the costume it was (none).
     protocol: Option<Protocol>,
     /// The cleartext protocol that handed its stream over, if one did.
     carrier: Option<Protocol>,
     kex_observed: bool,
     kex_complete: bool,
-    /// A key-exchange protocol's framing broke: where, in which direction.
-    malformed: Option<(Direction, MalformReason, u64)>,
+    /// A key-exchange protocol's framing broke: in which direction, why,
+    /// where, and which protocol it was.
+    malformed: Option<(Direction, MalformReason, u64, Protocol)>,
     /// The direction whose unexplained bytes are high-entropy (the larger,
     /// when both are).
     high_dir: Option<Direction>,
@@ -79,7 +78,7 @@ impl<'a> Context<'a> {
             .into_iter()
             .find_map(|d| {
                 let (reason, at, p) = flow.lanes[d.index()].broke()?;
-                p.has_key_exchange().then_some((d, reason, at))
+                p.has_key_exchange().then_some((d, reason, at, p))
             });
         let hello = |i: usize| flow.lanes[i].facts.has(Facts::HELLO);
         let kex_observed = match raw {
@@ -151,7 +150,6 @@ impl<'a> Context<'a> {
             flow,
             cfg,
             dirs,
-            raw,
             protocol,
             carrier,
             kex_observed,
@@ -459,8 +457,10 @@ fn handshake_incomplete(cx: &Context<'_>) -> Option<Raised> {
 
 /// A key-exchange protocol whose framing broke (T1573.002).
 fn handshake_malformed(cx: &Context<'_>) -> Option<Raised> {
-    let (direction, reason, offset) = cx.malformed?;
-    let protocol = cx.raw?;
+    // The protocol whose framing broke, as that lane read it: the flow's
+    // name for the layer may be another lane's (the other side spoke
+    // something else), and a break stays a break.
+    let (direction, reason, offset, protocol) = cx.malformed?;
     Some(Raised {
         evidence: Found::Handshake(HandshakeEvidence {
             protocol,

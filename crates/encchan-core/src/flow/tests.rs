@@ -676,3 +676,39 @@ fn an_encoded_dns_query_is_final_at_once() {
     );
     assert!(flow.verdict(&cfg).alerts.is_empty());
 }
+
+/// Found by the flow_feed fuzz target: a client whose SSH banner broke
+/// (`handshake_malformed`, final) and a server that then opened an inner
+/// stream of its own (bytes that read as a SOCKS4 request): the flow's
+/// innermost protocol became the server's, and the break was forgotten.
+#[test]
+fn fuzz_regression_a_break_stays_when_the_other_side_goes_elsewhere() {
+    let cfg = Config::default();
+    let mut flow = Flow::new(Transport::Tcp, 40000, 1433, FlowStart::Observed, 0);
+    flow.feed(
+        &cfg,
+        Direction::ToServer,
+        b"SSH-\x00\x00\x01\x00C\x00O\x00",
+        1,
+    );
+    let before = flow.verdict(&cfg);
+    assert!(
+        before.final_alerts.contains(Alert::HandshakeMalformed),
+        "{before:?}"
+    );
+    flow.feed(
+        &cfg,
+        Direction::ToClient,
+        b"\x04\x01\x0f\x00\x00\x00\x00\x52\x00A\x00NSAC",
+        2,
+    );
+    let after = flow.verdict(&cfg);
+    assert!(
+        after.alerts.contains(Alert::HandshakeMalformed),
+        "{after:?}"
+    );
+    assert_eq!(
+        after.evidence.handshake.map(|h| h.protocol),
+        Some(Protocol::Ssh)
+    );
+}
