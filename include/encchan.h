@@ -194,6 +194,10 @@ typedef struct EncchanVerdict {
   // and the port (0 when none).
   char destination_host[48];
   uint16_t destination_port;
+  // The engine took the host's client for the server (the flow's start
+  // was not seen; see the README's roles rule): `dirs[0]` is what the
+  // host's server sent.
+  bool roles_swapped;
   uint64_t first_ts_us;
   uint64_t last_ts_us;
   // [0] client to server, [1] server to client.

@@ -44,7 +44,7 @@ typedef struct EncchanVerdict {
   uint8_t protocol; uint8_t carrier; uint8_t content; uint32_t alerts;
   uint32_t final_alerts; bool key_exchange_complete; bool inspection_done;
   bool ended; uint16_t tls_version; uint16_t tls_cipher_suite;
-  char destination_host[48]; uint16_t destination_port;
+  char destination_host[48]; uint16_t destination_port; bool roles_swapped;
   uint64_t first_ts_us; uint64_t last_ts_us;
   EncchanDirReport dirs[2]; EncchanEvidence evidence;
 } EncchanVerdict;

@@ -156,9 +156,11 @@ void Analyzer::Raise(bool ended) {
     rec->AssignField("final_alerts", std::move(final_alerts));
     rec->AssignField("evidence", std::move(evidence));
     // The engine's client side is Zeek's originator unless Zeek flipped the
-    // roles after the state was placed.
-    const auto& o = v.dirs[flipped ? 1 : 0];
-    const auto& r = v.dirs[flipped ? 0 : 1];
+    // roles after the state was placed, or the engine took the originator
+    // for the server (the start was not seen), not both.
+    bool swap = flipped != v.roles_swapped;
+    const auto& o = v.dirs[swap ? 1 : 0];
+    const auto& r = v.dirs[swap ? 0 : 1];
     rec->AssignField("orig_bytes", zeek::val_mgr->Count(o.bytes));
     rec->AssignField("resp_bytes", zeek::val_mgr->Count(r.bytes));
     if ( o.has_entropy )

@@ -549,6 +549,7 @@ pub(crate) fn conclude(flow: &Flow, cfg: &Config) -> Verdict {
             .destination
             .is_some()
             .then_some(flow.notes.destination),
+        roles_swapped: flow.roles_swapped(),
         content: cx.content(),
         alerts,
         final_alerts,

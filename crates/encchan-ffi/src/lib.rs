@@ -219,6 +219,10 @@ pub struct EncchanVerdict {
     /// and the port (0 when none).
     pub destination_host: [c_char; 48],
     pub destination_port: u16,
+    /// The engine took the host's client for the server (the flow's start
+    /// was not seen; see the README's roles rule): `dirs[0]` is what the
+    /// host's server sent.
+    pub roles_swapped: bool,
     pub first_ts_us: u64,
     pub last_ts_us: u64,
     /// [0] client to server, [1] server to client.
@@ -622,6 +626,7 @@ impl Default for EncchanVerdict {
             tls_cipher_suite: 0,
             destination_host: [0; 48],
             destination_port: 0,
+            roles_swapped: false,
             first_ts_us: 0,
             last_ts_us: 0,
             dirs: Default::default(),
@@ -658,6 +663,7 @@ fn verdict_out(v: &Verdict) -> EncchanVerdict {
         tls_cipher_suite: v.tls_cipher_suite.unwrap_or(0),
         destination_host: destination_host(v),
         destination_port: v.destination.map_or(0, |d| d.port),
+        roles_swapped: v.roles_swapped,
         first_ts_us: v.first_ts_us,
         last_ts_us: v.last_ts_us,
         dirs: [dir_report(&v.dirs[0]), dir_report(&v.dirs[1])],

@@ -712,3 +712,32 @@ fn fuzz_regression_a_break_stays_when_the_other_side_goes_elsewhere() {
         Some(Protocol::Ssh)
     );
 }
+
+/// A TLS session picked up mid-stream, the server's records first: the side
+/// on port 443 is the server, so no `tls_unexpected_port` on the client's
+/// ephemeral port; the host's directions still land on the right sides.
+#[test]
+fn a_midstream_flow_first_seen_from_the_server_is_turned_round() {
+    let cfg = Config::default();
+    let mut records = [0u8; 1200];
+    for (k, r) in records.chunks_mut(120).enumerate() {
+        r[..5].copy_from_slice(&[23, 3, 3, 0, 115]);
+        xorshift_fill(100 + k as u64, &mut r[5..]);
+    }
+    // The host took the first sender (443) for the client.
+    let mut flow = Flow::new(Transport::Tcp, 443, 51234, FlowStart::Midstream, 0);
+    flow.feed(&cfg, Direction::ToServer, &records, 1);
+    flow.feed(&cfg, Direction::ToClient, &records[..240], 2);
+    flow.finish(&cfg, 3);
+    let v = flow.verdict(&cfg);
+    assert!(v.roles_swapped && flow.roles_swapped());
+    assert_eq!(flow.ports(), (51234, 443));
+    assert_eq!(v.protocol, Some(Protocol::Tls));
+    assert!(!v.alerts.contains(Alert::TlsUnexpectedPort), "{v:?}");
+    // What the host called the client (443) sent is the engine's server side.
+    assert_eq!((v.dirs[0].bytes, v.dirs[1].bytes), (240, 1200));
+    // With the SYN seen, the roles stand whatever the ports.
+    let mut flow = Flow::new(Transport::Tcp, 443, 51234, FlowStart::Observed, 0);
+    flow.feed(&cfg, Direction::ToServer, &records, 1);
+    assert!(!flow.verdict(&cfg).roles_swapped);
+}
