@@ -270,6 +270,13 @@ int encchan_flow_init(uint8_t *state,
                       uint8_t start,
                       uint64_t ts_us);
 
+// Notes one of the flow's addresses (`addr_len` 4 for IPv4, 16 for IPv6,
+// network order); call it once after `encchan_flow_init` with the first
+// packet's destination. A broadcast or multicast address makes the flow an
+// announcement, on which `symmetric_only` is not raised. Other lengths are
+// `ENCCHAN_STATUS_ERR_ARG`.
+int encchan_flow_note_address(uint8_t *state, size_t len, const uint8_t *addr, size_t addr_len);
+
 // Marks `state` as no longer holding a flow (optional; nothing to free).
 int encchan_flow_clear(uint8_t *state, size_t len);
 

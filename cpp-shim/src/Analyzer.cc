@@ -52,6 +52,13 @@ bool Analyzer::Ready() {
     uint8_t start = (! tcp || conn->GetHistory().find('S') != std::string::npos) ? ENCCHAN_START_OBSERVED : ENCCHAN_START_MIDSTREAM;
     int rc = encchan_flow_init(state, state_size, tcp ? ENCCHAN_TRANSPORT_TCP : ENCCHAN_TRANSPORT_UDP,
                                ntohs(conn->OrigPort()), ntohs(conn->RespPort()), start, now_us());
+    if ( rc == ENCCHAN_STATUS_OK ) {
+        // A broadcast or multicast responder makes the flow an announcement.
+        const uint32_t* words;
+        int n = conn->RespAddr().GetBytes(&words);
+        rc = encchan_flow_note_address(state, state_size, reinterpret_cast<const uint8_t*>(words),
+                                       static_cast<size_t>(n) * 4);
+    }
     failed = rc != ENCCHAN_STATUS_OK;
     return ! failed;
 }

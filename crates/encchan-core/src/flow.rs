@@ -69,6 +69,8 @@ pub(crate) const HANDSHAKE_STARTED: u8 = 4;
 const ORIENTED: u8 = 8;
 /// The host's client is the server: its directions are swapped.
 const ROLES_SWAPPED: u8 = 16;
+/// An endpoint is a group address (broadcast, multicast).
+pub(crate) const GROUP: u8 = 32;
 
 /// The engine's state for one flow (both directions). 384 bytes, `Copy`,
 /// no pointers: keep it in any memory you own.
@@ -148,6 +150,16 @@ impl Flow {
     /// [`crate::roles`]). The verdict says it too.
     pub fn roles_swapped(&self) -> bool {
         self.flags & ROLES_SWAPPED != 0
+    }
+
+    /// Notes one of the flow's addresses (4 or 16 bytes, network order):
+    /// a broadcast or multicast one makes the flow an announcement, not a
+    /// channel ([`crate::roles::is_group_address`]). Hosts call it once,
+    /// with the first packet's destination.
+    pub fn note_address(&mut self, addr: &[u8]) {
+        if crate::roles::is_group_address(addr) {
+            self.flags |= GROUP;
+        }
     }
 
     /// The engine's direction for a direction the host names.

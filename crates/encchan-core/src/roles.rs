@@ -1,4 +1,6 @@
-//! Who is the client when the start of a flow was not seen.
+//! Who the peers of a flow are: who is the client when the start was not
+//! seen, and whether the destination is a group (broadcast, multicast)
+//! rather than a peer.
 //!
 //! A host names the sides of a flow from the first packet it saw: the TCP
 //! SYN's sender, else whoever spoke first. When the SYN was missed (a
@@ -56,6 +58,21 @@ pub fn roles_reversed(
     }
 }
 
+/// Whether `addr` (4 bytes IPv4, 16 bytes IPv6, network order) is a group
+/// destination rather than a peer: IPv4 multicast (224.0.0.0/4), the
+/// limited broadcast, an address ending in `.255` (a /24 or wider subnet's
+/// broadcast: the host cannot know the netmask, and unicast hosts on `.255`
+/// are rare), IPv6 multicast (`ff00::/8`). A datagram sent to a group is an
+/// announcement (LAN discovery, mDNS, SSDP), not a channel to one peer:
+/// `symmetric_only` is not raised on such flows.
+pub fn is_group_address(addr: &[u8]) -> bool {
+    match addr {
+        [a, _, _, d] => (224..=239).contains(a) || *d == 255,
+        [0xff, ..] if addr.len() == 16 => true,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +96,21 @@ mod tests {
         // Both on server ports: the lower one.
         assert!(roles_reversed(&cfg, tcp, mid, 80, 443));
         assert!(!roles_reversed(&cfg, udp, FlowStart::Observed, 53, 123));
+    }
+
+    #[test]
+    fn group_addresses_are_multicast_and_broadcast() {
+        assert!(is_group_address(&[255, 255, 255, 255]));
+        assert!(is_group_address(&[192, 168, 1, 255]));
+        assert!(is_group_address(&[224, 0, 0, 251]));
+        assert!(is_group_address(&[239, 255, 255, 250]));
+        assert!(!is_group_address(&[192, 168, 1, 20]));
+        let mut v6 = [0u8; 16];
+        v6[0] = 0xff;
+        v6[1] = 0x02;
+        assert!(is_group_address(&v6));
+        v6[0] = 0xfe;
+        assert!(!is_group_address(&v6));
+        assert!(!is_group_address(&[1, 2, 3]));
     }
 }

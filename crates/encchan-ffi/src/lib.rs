@@ -466,6 +466,28 @@ pub unsafe extern "C" fn encchan_flow_init(
     })
 }
 
+/// Notes one of the flow's addresses (`addr_len` 4 for IPv4, 16 for IPv6,
+/// network order); call it once after `encchan_flow_init` with the first
+/// packet's destination. A broadcast or multicast address makes the flow an
+/// announcement, on which `symmetric_only` is not raised. Other lengths are
+/// `ENCCHAN_STATUS_ERR_ARG`.
+#[no_mangle]
+pub unsafe extern "C" fn encchan_flow_note_address(
+    state: *mut u8,
+    len: usize,
+    addr: *const u8,
+    addr_len: usize,
+) -> c_int {
+    guard(|| {
+        if addr_len != 4 && addr_len != 16 {
+            return Err(EncchanStatus::ErrArg);
+        }
+        let addr = bytes(addr, addr_len)?;
+        slot_mut(state, len)?.flow.note_address(addr);
+        Ok(0)
+    })
+}
+
 /// Marks `state` as no longer holding a flow (optional; nothing to free).
 #[no_mangle]
 pub unsafe extern "C" fn encchan_flow_clear(state: *mut u8, len: usize) -> c_int {

@@ -191,7 +191,11 @@ static EncchanFlowSlot *SlotFor(Flow *f, uint64_t ts)
             if (ssn == NULL || (ssn->flags & STREAMTCP_FLAG_MIDSTREAM))
                 start = ENCCHAN_START_MIDSTREAM;
         }
-        if (encchan_flow_init(s->state, g_state_size, transport, client, server, start, ts) == 0)
+        /* The first packet's destination: a broadcast or multicast one
+         * makes the flow an announcement. */
+        size_t addr_len = FLOW_IS_IPV4(f) ? 4 : 16;
+        if (encchan_flow_init(s->state, g_state_size, transport, client, server, start, ts) == 0 &&
+            encchan_flow_note_address(s->state, g_state_size, f->dst.address.address_un_data8, addr_len) == 0)
             s->ready = 1;
         else
             s->failed = 1;
