@@ -723,7 +723,8 @@ fn udp_tunnel(port: u16, len: usize, count: u32, shape: impl Fn(usize, u32, &mut
     for k in 0..count {
         for side in 0..2 {
             let d = &mut d[..len];
-            xorshift_fill((k as u64) << 1 | side as u64, d);
+            let seed = ((k as u64) << 1 | side as u64) + 1;
+            xorshift_fill(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15), d);
             shape(side, k, d);
             let dir = [Direction::ToServer, Direction::ToClient][side];
             flow.feed(&cfg, dir, d, 10 * k as u64 + side as u64);
@@ -747,4 +748,31 @@ fn a_psk_tunnel_starting_like_version_negotiation_is_symmetric_only() {
     assert_eq!(v.protocol, None, "{v:?}");
     assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
     assert!(!v.alerts.contains(Alert::TlsUnexpectedPort), "{v:?}");
+}
+
+/// The second false positive: a WireGuard-derived VPN whose
+/// reserved header bytes are not zero (its message types moved into the
+/// first four bytes, AmneziaWG-style). It is neither WireGuard nor QUIC:
+/// its handshake is not one the engine knows, and its ciphertext is
+/// measured.
+#[test]
+fn a_wireguard_derivative_with_reserved_bytes_set_is_symmetric_only() {
+    // Initiation and response, then transport data, each with its own
+    // magic in place of type and reserved bytes.
+    let v = udp_tunnel(51820, 148, 1, |side, _, d| {
+        d[..4].copy_from_slice(&[[0x81, 0x51, 0x30, 0x34], [0x02, 0x9c, 0x3e, 0x71]][side]);
+    });
+    assert_eq!(v.protocol, None, "{v:?}");
+    // Full-size transport datagrams (the 16-byte headers weigh little).
+    // The client's magic and receiver index read "Q046" and a DCID length
+    // of 8, which a long-header check without Q046's nibble byte took for
+    // Google QUIC.
+    let v = udp_tunnel(51820, 1024, 4, |side, k, d| {
+        let magic = [[0xc1, 0x51, 0x30, 0x34], [0x04, 0x00, 0x80, 0x00]][side];
+        d[..4].copy_from_slice(&magic);
+        d[4..8].copy_from_slice(&[0x36, 0x08, 0xd2, 0x4e]);
+        d[8..16].copy_from_slice(&(k as u64).to_le_bytes());
+    });
+    assert_eq!(v.protocol, None, "{v:?}");
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
 }
