@@ -776,3 +776,21 @@ fn a_wireguard_derivative_with_reserved_bytes_set_is_symmetric_only() {
     assert_eq!(v.protocol, None, "{v:?}");
     assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
 }
+
+/// The third false positive, through the flow: a static-key
+/// point-to-point tunnel whose per-side session prefixes open with reset
+/// opcode bytes, and whose counters start at zero. No reset pair, no TLS
+/// record: ciphertext without a key exchange.
+#[test]
+fn a_static_key_tunnel_is_symmetric_only_not_openvpn() {
+    let v = udp_tunnel(1194, 1024, 4, |side, k, d| {
+        let prefix = [
+            [0x38, 0x5e, 0x11, 0xa0, 0x7c, 0x42, 0x9d, 0x03],
+            [0x40, 0x8b, 0x2f, 0x66, 0x01, 0xd9, 0x3a, 0xe4],
+        ][side];
+        d[..8].copy_from_slice(&prefix);
+        d[8..16].copy_from_slice(&(k as u64).to_be_bytes());
+    });
+    assert_eq!(v.protocol, None, "{v:?}");
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+}
