@@ -1,5 +1,9 @@
 //! IKEv1/IKEv2 (ISAKMP header, RFC 2408 §3.1, RFC 7296 §3.1), with the
 //! 4-byte non-ESP marker used on UDP 4500 (RFC 3948).
+//!
+//! Uniformly random bytes pass with probability 2⁻³² (the 32-bit length
+//! equals the datagram's) · 2/256 (major version 1 or 2) · ~6/256 (an
+//! exchange type of that version) ≈ 2⁻⁴⁵.
 
 use super::{be32, Datagram, Facts};
 use crate::verdict::Protocol;

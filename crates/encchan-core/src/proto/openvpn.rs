@@ -26,13 +26,15 @@
 //! A static-key tunnel (no handshake on the wire) passes neither: its
 //! datagrams acknowledge no session and carry no TLS record.
 //!
-//! Uniformly random bytes: a first datagram is a candidate with
-//! probability 3/256 (opcode and key id) times 2⁻⁴⁰ (a plain client
-//! reset's five zero bytes), or 2⁻²⁴ (a replay packet-id in 1..=255) ·
-//! 1/4 (a time from 2012 on) for each keyed layout; two random first
-//! datagrams pair with far less (the acknowledged session id alone is
-//! 2⁻³²), and a random later datagram repeats the session id (2⁻³²) and a
-//! TLS record header (2⁻²⁴).
+//! Uniformly random bytes: a first datagram is a candidate (held, named
+//! nothing yet) with probability 3/256 (opcode and key id) times 2⁻⁴⁰ (a
+//! plain client reset's five zero bytes), or 2⁻²⁴ (a replay packet-id in
+//! 1..=255; 2⁻⁸ for a `tls-crypt-v2` client's) · 1/5 (a time from 2012 to
+//! 2038) for each keyed layout: 2⁻¹⁷ at most, for `0x50`. Two random
+//! first datagrams pair with far less (2⁻³² for the acknowledged session
+//! id; 2⁻²⁸ for the server's `tls-crypt` fields after the client's 2⁻¹⁷),
+//! and a random later datagram repeats the session id (2⁻³²) and a TLS
+//! record header (2⁻²⁴).
 
 use super::{be16, be32, Broken, Ctx, Datagram, Facts, Judgement, Step, Walk};
 use crate::verdict::{MalformReason, Protocol};
@@ -109,12 +111,14 @@ impl Layout {
 }
 
 /// A replay packet-id and time a reset may carry at `at`: a small packet
-/// id (its low 16 bits: `tls-crypt-v2` clients set high ones) and a
-/// plausible time.
-fn replay_fields(d: &[u8], at: usize) -> bool {
+/// id and a plausible time. A `tls-crypt-v2` client's reset (`v3`) has
+/// high bits set in its packet id (openvpn-tlscrypt.pcap: `0x0a010001`):
+/// only its low 16 bits count there.
+fn replay_fields(d: &[u8], at: usize, v3: bool) -> bool {
+    let counted = if v3 { 0xffff } else { u32::MAX };
     match (be32(d, at), be32(d, at + 4)) {
         (Some(id), Some(time)) => {
-            (1..=255).contains(&(id & 0xffff)) && PLAUSIBLE_TIME.contains(&time)
+            (1..=255).contains(&(id & counted)) && PLAUSIBLE_TIME.contains(&time)
         }
         _ => false,
     }
@@ -155,7 +159,7 @@ fn reset(d: &[u8]) -> Option<Reset> {
     for layout in clear {
         let at = layout.control_at()?;
         if let Layout::Auth(h) = layout {
-            if !replay_fields(d, SESSION_END + h as usize) {
+            if !replay_fields(d, SESSION_END + h as usize, false) {
                 continue;
             }
         }
@@ -170,7 +174,9 @@ fn reset(d: &[u8]) -> Option<Reset> {
     }
     // tls-crypt: the control header is encrypted; its encrypted ACK array
     // and message packet-id follow the tag.
-    let crypt = replay_fields(d, SESSION_END) && d.len() >= SESSION_END + REPLAY + CRYPT_TAG + 5;
+    let v3 = opcode == P_CONTROL_HARD_RESET_CLIENT_V3;
+    let crypt =
+        replay_fields(d, SESSION_END, v3) && d.len() >= SESSION_END + REPLAY + CRYPT_TAG + 5;
     crypt.then_some(Reset {
         opcode,
         layout: Layout::Crypt,

@@ -1,5 +1,10 @@
 //! STUN/TURN (RFC 8489 §5): two zero bits, a length that fits the datagram
 //! in 4-byte units, and the magic cookie.
+//!
+//! Uniformly random bytes pass with probability 1/4 (the two bits) · 2⁻³²
+//! (the cookie) · 2⁻¹⁶ (a length equal to the rest of the datagram) =
+//! 2⁻⁵⁰. Classic STUN (RFC 3489, no cookie) is not recognized: its header
+//! is a type, a length and 16 random bytes.
 
 use super::{be16, be32, Datagram, Facts};
 use crate::verdict::Protocol;
