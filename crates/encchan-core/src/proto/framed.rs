@@ -567,6 +567,20 @@ mod tests {
     use super::super::Next;
     use super::*;
 
+    // zeek/tunnels/gtp/gtp4_udp_2152_inside.pcap #0: a G-PDU's header
+    // (938 bytes: 8 of header, 930 of an IPv4 packet).
+    const G_PDU: &[u8] = &[0x30, 0xff, 0x03, 0xa2, 0x00, 0x00, 0x33, 0x18, 0x45, 0x00];
+
+    #[test]
+    fn a_gtp_u_packet_from_the_captures() {
+        let mut d = [0u8; 938];
+        d[..G_PDU.len()].copy_from_slice(G_PDU);
+        assert!(gtp_u(&d).is_some());
+        assert!(gtp_u(&d[..937]).is_none());
+        d[0] = 0x50; // version 2: GTP-C, not the user plane
+        assert!(gtp_u(&d).is_none());
+    }
+
     #[test]
     fn recognizes_first_messages() {
         // Kerberos AS-REQ over TCP: mark 0x0000011c, [APPLICATION 10] len 0x82 0x0118, SEQUENCE.

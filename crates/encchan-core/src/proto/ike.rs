@@ -44,3 +44,34 @@ pub(crate) fn classify(d: &[u8]) -> Option<Datagram> {
     };
     Some(Datagram::new(Protocol::Ike, facts))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::testing::Packet;
+
+    // ndpi/pcap/esp.pcapng #0 and #1: IKEv2 IKE_SA_INIT request and
+    // response (their 28-byte headers; 358 bytes each).
+    const SA_INIT_REQUEST: &[u8] = &[
+        0x05, 0xac, 0x0f, 0x4d, 0x12, 0x20, 0x13, 0xf4, 0, 0, 0, 0, 0, 0, 0, 0, 0x21, 0x20, 0x22,
+        0x08, 0, 0, 0, 0, 0, 0, 0x01, 0x66,
+    ];
+    const SA_INIT_RESPONSE: &[u8] = &[
+        0x05, 0xac, 0x0f, 0x4d, 0x12, 0x20, 0x13, 0xf4, 0x5f, 0x46, 0xee, 0x70, 0xbc, 0x4c, 0x5d,
+        0x0d, 0x21, 0x20, 0x22, 0x20, 0, 0, 0, 0, 0, 0, 0x01, 0x66,
+    ];
+
+    #[test]
+    fn ike_sa_init_from_the_captures() {
+        let hello = Some(Datagram::new(Protocol::Ike, Facts::HELLO | Facts::FRAMING));
+        for head in [SA_INIT_REQUEST, SA_INIT_RESPONSE] {
+            assert_eq!(classify(Packet::new(head, 358).bytes()), hello);
+            // The header's length is the datagram's.
+            assert_eq!(classify(Packet::new(head, 357).bytes()), None);
+        }
+        // Behind the NAT-T marker.
+        let mut marked = [0u8; 32];
+        marked[4..].copy_from_slice(SA_INIT_REQUEST);
+        assert_eq!(classify(Packet::new(&marked, 362).bytes()), hello);
+    }
+}

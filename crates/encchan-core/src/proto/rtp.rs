@@ -121,3 +121,26 @@ fn is_rtcp(d: &[u8]) -> bool {
     }
     at == d.len() && !d.is_empty()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // ndpi/pcap/rtcp_multiple_pkts_in_the_same_datagram.pcap #0: a sender
+    // report (13 words) and an SDES (15 words) in one 112-byte datagram;
+    // the packets' headers at their offsets.
+    const SR_HEAD: &[u8] = &[0x81, 0xc8, 0x00, 0x0c, 0x5d, 0x93, 0x15, 0x34];
+    const SDES_HEAD: &[u8] = &[0x81, 0xca, 0x00, 0x0e, 0x5d, 0x93, 0x15, 0x34];
+
+    #[test]
+    fn a_compound_packet_from_the_captures() {
+        let mut d = [0u8; 112];
+        d[..8].copy_from_slice(SR_HEAD);
+        d[52..60].copy_from_slice(SDES_HEAD);
+        assert!(rtcp(&d).is_some());
+        // Lengths that do not add up to the datagram.
+        assert!(rtcp(&d[..111]).is_none());
+        d[55] = 0x0d;
+        assert!(rtcp(&d).is_none());
+    }
+}
