@@ -794,3 +794,29 @@ fn a_static_key_tunnel_is_symmetric_only_not_openvpn() {
     assert_eq!(v.protocol, None, "{v:?}");
     assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
 }
+
+/// The finding: a Google QUIC Q046 session to UDP/443 (the
+/// client's CHLO, the server's answer, from quic_q46.pcap; the rest
+/// filler) was called `symmetric_only` when too short for the
+/// short-header fallback. Q046's long header names it QUIC.
+#[test]
+fn a_google_quic_q046_session_is_quic_not_symmetric_only() {
+    let client_head = [
+        0xc3, 0x51, 0x30, 0x34, 0x36, 0x50, 0xea, 0xcf, 0xe6, 0xe7, 0x06, 0xdf, 0x27, 0x2d, 0x00,
+        0x00, 0x00, 0x04,
+    ];
+    let server_head = [
+        0xc3, 0x51, 0x30, 0x34, 0x36, 0x05, 0xea, 0xcf, 0xe6, 0xe7, 0x06, 0xdf, 0x27, 0x2d, 0x00,
+        0x00, 0x00, 0x05,
+    ];
+    let v = udp_tunnel(443, 1350, 2, |side, k, d| {
+        if k == 0 {
+            d[..18].copy_from_slice(&[client_head, server_head][side]);
+        } else {
+            // Then short headers (Q046: fixed bit, form bit clear).
+            d[0] = 0x40 | (d[0] & 0x3f);
+        }
+    });
+    assert_eq!(v.protocol, Some(Protocol::Quic), "{v:?}");
+    assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+}
