@@ -2,7 +2,7 @@
 """Every flow's verdict over the labeled corpus and the shared captures, one
 TSV line per flow, sorted: the before/after record of an engine change.
 
-    python3 scripts/verdicts.py [--bin target/release/encchan] > before.tsv
+    python3 scripts/verdicts.py [--bin target/release/encchan] [--config knobs.toml] > before.tsv
     ... change the engine, rebuild ...
     python3 scripts/verdicts.py > after.tsv && diff before.tsv after.tsv
 
@@ -30,8 +30,9 @@ def captures():
                     yield os.path.join(base, f)
 
 
-def rows(binary, path):
-    out = subprocess.run([binary, "analyze", path], capture_output=True, text=True)
+def rows(binary, config, path):
+    extra = ["--config", config] if config else []
+    out = subprocess.run([binary, "analyze", *extra, path], capture_output=True, text=True)
     name = os.path.relpath(path, os.path.join(ROOT, ".."))
     for line in out.stdout.splitlines():
         r = json.loads(line)
@@ -46,9 +47,10 @@ def rows(binary, path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "encchan"))
+    ap.add_argument("--config", help="TOML file with the engine's knobs")
     args = ap.parse_args()
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        results = pool.map(lambda p: list(rows(args.bin, p)), sorted(captures()))
+        results = pool.map(lambda p: list(rows(args.bin, args.config, p)), sorted(captures()))
         lines = sorted(l for r in results for l in r)
     sys.stdout.write("".join(l + "\n" for l in lines))
     print(f"{len(lines)} flows", file=sys.stderr)

@@ -50,6 +50,12 @@ export {
 	## skipping them is most of the engine's cost; entropy is then logged
 	## for the flows no protocol explains.
 	option MeasureKnownProtocols: bool = F;
+	## Error of the sequential test that decides Symmetric_Only_Channel on
+	## a direction's opening bytes (often its first packet) rather than at
+	## the inspection budget or the connection's end: the chance that
+	## content one bit short of uniform is decided early. 0 turns early
+	## verdicts off.
+	option EarlyVerdictError: double = 0.0001;
 	## Server ports expected to carry each kind of traffic ("tls", "ssh",
 	## "plaintext"). Each set replaces the engine's default for its kind;
 	## the engine judges a port by its number (the transport is for
@@ -123,6 +129,7 @@ function push_knobs()
 	set_knob("asymmetry_ratio", fmt("%.6f", TrafficAsymmetryRatio));
 	set_knob("volume_threshold", fmt("%d", TrafficVolumeThreshold));
 	set_knob("measure_known_protocols", MeasureKnownProtocols ? "true" : "false");
+	set_knob("early_verdict_error", fmt("%.9f", EarlyVerdictError));
 	for ( kind, ports in PortProfiles )
 		{
 		local list = "";
@@ -177,6 +184,7 @@ event zeek_init() &priority=5
 	Option::set_change_handler("EncChan::InspectBudget", knob_changed_count);
 	Option::set_change_handler("EncChan::MinPayload", knob_changed_count);
 	Option::set_change_handler("EncChan::MeasureKnownProtocols", knob_changed_bool);
+	Option::set_change_handler("EncChan::EarlyVerdictError", knob_changed_double);
 	Option::set_change_handler("EncChan::HandshakeTimeout", knob_changed_interval);
 	Option::set_change_handler("EncChan::PortProfiles", knob_changed_ports);
 	}

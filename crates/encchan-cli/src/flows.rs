@@ -60,6 +60,49 @@ pub struct FlowRecord {
     pub file: usize,
     /// Why the flow ended.
     pub end: End,
+    /// When the first alert was published, if one was.
+    pub decided: Option<Decided>,
+}
+
+/// How much of a flow the engine had seen when it published its first
+/// alert (an alert final while the flow went on, see `Verdict::publish`),
+/// per direction as the host saw them (client first).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Decided {
+    /// Payload bytes fed to the engine.
+    pub bytes: [u64; 2],
+    /// Payloads fed (UDP datagrams; TCP segments as reassembly delivered
+    /// them in order).
+    pub payloads: [u64; 2],
+    /// The alert was only published when the flow ended.
+    pub at_end: bool,
+}
+
+/// What the host fed the engine, and when it first published an alert.
+#[derive(Clone, Copy, Debug, Default)]
+struct Progress {
+    fed: Decided,
+    decided: Option<Decided>,
+}
+
+/// Feeds `bytes` of `dir` to `flow` and notes when an alert is first
+/// published: the engine reports news, and the verdict then has a final
+/// alert.
+fn feed(
+    flow: &mut Flow,
+    progress: &mut Progress,
+    cfg: &Config,
+    dir: Direction,
+    bytes: &[u8],
+    ts_us: u64,
+) {
+    let fed = flow.feed(cfg, dir, bytes, ts_us);
+    let d = dir as usize;
+    progress.fed.bytes[d] += bytes.len() as u64;
+    progress.fed.payloads[d] += 1;
+    if fed.news && progress.decided.is_none() && !flow.verdict(cfg).publish().is_empty() {
+        progress.decided = Some(progress.fed);
+    }
 }
 
 /// Why a flow ended.
@@ -111,6 +154,7 @@ struct Slot {
     first_ts_us: u64,
     last_ts_us: u64,
     file: usize,
+    progress: Progress,
 }
 
 /// Limits of the table.
@@ -276,7 +320,14 @@ impl Table {
                 slot.flow.account(dir, len, ts_us);
             }
             None if !seg.payload.is_empty() => {
-                slot.flow.feed(cfg, dir, seg.payload, ts_us);
+                feed(
+                    &mut slot.flow,
+                    &mut slot.progress,
+                    cfg,
+                    dir,
+                    seg.payload,
+                    ts_us,
+                );
             }
             None => {}
         }
@@ -341,6 +392,7 @@ impl Table {
             first_ts_us: ts_us,
             last_ts_us: ts_us,
             file,
+            progress: Progress::default(),
         };
         let i = match self.free.pop() {
             Some(i) => {
@@ -371,11 +423,12 @@ impl Table {
                     flow,
                     reassembly,
                     gap_bytes,
+                    progress,
                     ..
                 } = &mut slot;
                 reassembly[dir as usize].flush(&mut |e| match e {
                     Event::Data(bytes) => {
-                        flow.feed(cfg, dir, bytes, ts);
+                        feed(flow, progress, cfg, dir, bytes, ts);
                     }
                     Event::Gap(n) => {
                         gap_bytes[dir as usize] += n;
@@ -385,11 +438,21 @@ impl Table {
             }
         }
         slot.flow.finish(cfg, ts);
+        let verdict = slot.flow.verdict(cfg);
+        let at_end = Decided {
+            at_end: true,
+            ..slot.progress.fed
+        };
+        let decided = slot
+            .progress
+            .decided
+            .or((!verdict.alerts.is_empty()).then_some(at_end));
         emit(FlowRecord {
             tcp: slot.key.tcp,
             client: slot.client,
             server: slot.server,
-            verdict: slot.flow.verdict(cfg),
+            verdict,
+            decided,
             packets: slot.packets,
             gap_bytes: slot.gap_bytes,
             first_ts_us: slot.first_ts_us,
@@ -502,11 +565,12 @@ impl Slot {
             flow,
             reassembly,
             gap_bytes,
+            progress,
             ..
         } = self;
         reassembly[d].segment(seq, data, missing, &mut |e| match e {
             Event::Data(bytes) => {
-                flow.feed(cfg, dir, bytes, ts_us);
+                feed(flow, progress, cfg, dir, bytes, ts_us);
             }
             Event::Gap(n) => {
                 gap_bytes[d] += n;

@@ -101,6 +101,11 @@ pub fn record(r: &FlowRecord, cfg: &Config, pcap: &str) -> Value {
         "gap_bytes": { "client": r.gap_bytes[c], "server": r.gap_bytes[s] },
         "midstream": r.start == FlowStart::Midstream,
         "end": r.end.name(),
+        // When the first alert was published: bytes and payloads fed by
+        // then (null: no alert), and whether only at the flow's end.
+        "decided_after_bytes": r.decided.map(|d| json!({ "client": d.bytes[c], "server": d.bytes[s] })),
+        "decided_after_payloads": r.decided.map(|d| json!({ "client": d.payloads[c], "server": d.payloads[s] })),
+        "decided_at_end": r.decided.map(|d| d.at_end),
     });
     let Value::Object(host) = host else {
         unreachable!("a JSON object literal")

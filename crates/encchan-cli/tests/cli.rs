@@ -33,6 +33,7 @@ const CONTRACT: &[&str] = &[
     "bytes",
     "entropy",
     "decided_after_bytes",
+    "inspection_ended_at",
     "first_ts",
     "last_ts",
 ];
@@ -49,8 +50,18 @@ fn check_contract(r: &Value) {
         assert!(r["bytes"][side].is_u64());
         assert!(r["entropy"][side].is_f64() || r["entropy"][side].is_null());
         assert!(
-            r["decided_after_bytes"][side].is_u64() || r["decided_after_bytes"][side].is_null()
+            r["inspection_ended_at"][side].is_u64() || r["inspection_ended_at"][side].is_null()
         );
+    }
+    // An alert says when it was first published; no alert, no moment.
+    let alerted = !r["alerts"].as_array().unwrap().is_empty();
+    assert_eq!(r["decided_after_bytes"].is_object(), alerted, "{r}");
+    assert_eq!(r["decided_at_end"].is_boolean(), alerted, "{r}");
+    if alerted {
+        for side in ["client", "server"] {
+            let at = r["decided_after_bytes"][side].as_u64().unwrap();
+            assert!(at <= r["bytes"][side].as_u64().unwrap(), "{r}");
+        }
     }
     assert!(matches!(r["proto"].as_str(), Some("tcp" | "udp")));
     assert!(r["first_ts"].as_f64().unwrap() <= r["last_ts"].as_f64().unwrap());

@@ -177,6 +177,15 @@ pub struct Config {
     /// byte, and measuring resumes there. `true` measures every inspected
     /// byte (entropy figures for TLS flows too), at several times the cost.
     pub measure_known_protocols: bool,
+    /// The error of the sequential test that decides `symmetric_only` on a
+    /// direction's opening bytes ([`crate::sequential`]): the probability
+    /// that content one bit short of uniform (the test's alternative) is
+    /// ever decided ciphertext early. Default `1e-4`: a full-size packet of
+    /// ciphertext decides its flow, content the budget-time test would
+    /// reject drifts away from a decision. `0` turns early verdicts off:
+    /// `symmetric_only` is then final at the inspection budget or the
+    /// flow's end, as before.
+    pub early_verdict_error: f32,
     /// Port expectations.
     pub ports: PortProfiles,
 }
@@ -191,6 +200,7 @@ impl Default for Config {
             asymmetry_ratio: 10.0,
             volume_threshold: 1 << 20,
             measure_known_protocols: false,
+            early_verdict_error: 1e-4,
             ports: PortProfiles::default(),
         }
     }
@@ -207,6 +217,8 @@ pub enum ConfigError {
     AsymmetryRatio,
     /// `min_payload` must not exceed `inspect_budget`.
     MinPayload,
+    /// `early_verdict_error` must lie in [0, 0.5].
+    EarlyVerdictError,
 }
 
 impl core::fmt::Display for ConfigError {
@@ -216,6 +228,7 @@ impl core::fmt::Display for ConfigError {
             ConfigError::InspectBudget => "inspect_budget must be in [64, 65536] bytes",
             ConfigError::AsymmetryRatio => "asymmetry_ratio must be >= 1",
             ConfigError::MinPayload => "min_payload must not exceed inspect_budget",
+            ConfigError::EarlyVerdictError => "early_verdict_error must be in [0, 0.5]",
         })
     }
 }
@@ -238,6 +251,9 @@ impl Config {
         }
         if self.min_payload > self.inspect_budget {
             return Err(ConfigError::MinPayload);
+        }
+        if !(0.0..=0.5).contains(&self.early_verdict_error) {
+            return Err(ConfigError::EarlyVerdictError);
         }
         Ok(())
     }

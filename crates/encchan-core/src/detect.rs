@@ -12,7 +12,7 @@
 //!
 //! | alert | final when |
 //! |---|---|
-//! | `symmetric_only`, `encrypted_on_plaintext_port` | over TCP, the high-entropy direction's inspection ended and it said no hello (no answer can make a key exchange of it); else both directions' inspection ended, or the flow ended |
+//! | `symmetric_only`, `encrypted_on_plaintext_port` | over TCP with the start seen, the sequential test decided a direction's opening bytes (often on its first packet: see [`crate::sequential`]); the high-entropy direction's inspection ended and it said no hello (no answer can make a key exchange of it); else both directions' inspection ended, or the flow ended |
 //! | `tls_unexpected_port`, `ssh_unexpected_port` | the key exchange was seen (the protocol cannot turn out a costume), inspection ended, or the flow ended |
 //! | `handshake_malformed` | at once: a broken framing stays broken |
 //! | `rsa_key_exchange` | the key exchange was seen, inspection ended, or the flow ended |
@@ -171,6 +171,27 @@ impl<'a> Context<'a> {
             .filter(|_| self.protocol.is_none() || !self.exempt)
     }
 
+    /// The first direction whose opening bytes the sequential test decided
+    /// are ciphertext, on a flow where that decides `symmetric_only`: over
+    /// TCP, the start seen (picked up mid-stream, a key exchange may have
+    /// happened before), no group address. Such a direction said no hello
+    /// and no key-exchange protocol reads it, so no later byte of either
+    /// side can explain it; the decision stands whatever later bytes do to
+    /// the statistics. (Over UDP the other side naming a cleartext protocol
+    /// still exempts a flow: UDP waits for the budget or the end.)
+    fn decided(&self) -> Option<Direction> {
+        let f = self.flow;
+        if f.transport != Transport::Tcp || f.start != FlowStart::Observed || f.flags & GROUP != 0 {
+            return None;
+        }
+        // The high-entropy direction when it is one of them, as the
+        // verdict at the end would name it.
+        self.high_dir
+            .into_iter()
+            .chain([Direction::ToServer, Direction::ToClient])
+            .find(|d| f.lanes[d.index()].decided_ciphertext())
+    }
+
     /// Whether direction `d`'s measured bytes were content a cleartext
     /// protocol carries, inside framing that held (an HTTP body, a
     /// WebSocket payload, a tunnel after CONNECT), rather than bytes no
@@ -325,13 +346,15 @@ fn fixed_ciphertext(cx: &Context<'_>, direction: Direction) -> bool {
 }
 
 /// High-entropy bytes that nothing explains: no key exchange seen, no
-/// protocol's framing around them (T1573.001).
+/// protocol's framing around them (T1573.001). A direction whose opening
+/// bytes the sequential test decided makes it final at once.
 fn symmetric_only(cx: &Context<'_>) -> Option<Raised> {
     // Announcements to a group are no channel to a peer.
     if cx.flow.flags & GROUP != 0 {
         return None;
     }
-    let direction = cx.high_dir.filter(|_| !cx.exempt)?;
+    let decided = cx.decided();
+    let direction = decided.or(cx.high_dir.filter(|_| !cx.exempt))?;
     let framing_without_handshake =
         cx.protocol.is_some_and(|p| p.has_key_exchange()) && !cx.started;
     Some(Raised {
@@ -339,7 +362,7 @@ fn symmetric_only(cx: &Context<'_>) -> Option<Raised> {
             direction,
             framing_without_handshake,
         },
-        final_: settled(cx) || fixed_ciphertext(cx, direction),
+        final_: decided.is_some() || settled(cx) || fixed_ciphertext(cx, direction),
     })
 }
 
@@ -377,17 +400,19 @@ fn encrypted_on_plaintext_port(cx: &Context<'_>) -> Option<Raised> {
         return None;
     }
     let outer_kex = cx.outer().is_some_and(|p| p.has_key_exchange());
-    let unexplained = cx.unexplained_ciphertext().filter(|&d| !cx.carried(d));
+    let decided = cx.decided().filter(|&d| !cx.carried(d));
+    let unexplained = decided.or(cx.unexplained_ciphertext().filter(|&d| !cx.carried(d)));
     if !outer_kex && unexplained.is_none() {
         return None;
     }
     Some(Raised {
         evidence: Found::EntropyOnPort {
-            direction: cx.high_dir,
+            direction: decided.or(cx.high_dir),
             port,
         },
         final_: settled(cx)
             || (outer_kex && cx.kex_observed)
+            || decided.is_some()
             || unexplained.is_some_and(|d| fixed_ciphertext(cx, d)),
     })
 }

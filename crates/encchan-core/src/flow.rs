@@ -230,6 +230,7 @@ impl Flow {
                 | (l.done() as u64) << 8
                 | (l.layer() as u64) << 9
                 | (l.broke().is_some() as u64) << 10
+                | (l.decided_ciphertext() as u64) << 12
         };
         // A DNS payload latched is news (bits 11 and 27, one per lane).
         let dns = self.notes.dns_payload as u64;

@@ -198,7 +198,7 @@ fn write_ports(set: &PortSet, w: &mut dyn Write) -> fmt::Result {
 
 /// Every knob. The order is the order they are applied in when a front end
 /// sets them one by one (the budget before what must fit in it).
-pub static KNOBS: [Knob; 10] = [
+pub static KNOBS: [Knob; 11] = [
     Knob {
         name: "entropy_threshold",
         kind: Kind::Number,
@@ -301,6 +301,18 @@ pub static KNOBS: [Knob; 10] = [
         get: |c, w| write!(w, "{}", c.measure_known_protocols),
         set: |c, v| {
             c.measure_known_protocols = flag(v)?;
+            Ok(())
+        },
+    },
+    Knob {
+        name: "early_verdict_error",
+        kind: Kind::Number,
+        zeek: "EarlyVerdictError",
+        help: "error of the test that decides symmetric_only early; 0: off",
+        why: "1e-4: a full-size packet of ciphertext decides its flow, so rules see short beacons;               content one bit short of uniform is decided early at most that often, and content               the budget-time test rejects drifts away from a decision. Range [0, 0.5].",
+        get: |c, w| write!(w, "{}", c.early_verdict_error),
+        set: |c, v| {
+            c.early_verdict_error = number(v)?;
             Ok(())
         },
     },

@@ -60,6 +60,7 @@ mod math;
 pub mod proto;
 pub mod report;
 pub mod roles;
+mod sequential;
 pub mod stats;
 pub mod verdict;
 

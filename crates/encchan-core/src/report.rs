@@ -122,7 +122,7 @@ pub fn write_verdict(v: &Verdict, cfg: &Config, s: &mut dyn Sink) {
     per_side(s, "entropy", v, |d| {
         d.entropy.map_or(Value::Null, |e| Value::Float(round3(e)))
     });
-    per_side(s, "decided_after_bytes", v, |d| {
+    per_side(s, "inspection_ended_at", v, |d| {
         d.inspection_end.map_or(Value::Null, Value::Uint)
     });
     per_side(s, "format", v, |d| {

@@ -238,6 +238,11 @@ mod tests {
         unsafe {
             let mut cfg = core::ptr::null_mut();
             assert_eq!(encchan_config_new(ENCCHAN_ABI_VERSION, &mut cfg), 0);
+            // Without early verdicts (random bytes decide them at once).
+            let (name, off) = (c"early_verdict_error", c"0");
+            let set =
+                encchan_config_set(cfg, name.as_ptr(), off.as_ptr(), core::ptr::null_mut(), 0);
+            assert_eq!(set, 0);
             let mut state = symmetric_only_flow(cfg);
             let (ptr, len) = (state.as_mut_ptr().cast::<u8>(), encchan_state_size());
             let mut buf = vec![0 as c_char; 8192];

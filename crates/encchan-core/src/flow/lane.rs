@@ -10,6 +10,7 @@
 use crate::config::Config;
 use crate::format;
 use crate::proto::{self, DatagramMemory, Facts, Kept, Next, Unknown, Walk, Walker, SNIFF};
+use crate::sequential::{self, Judgement};
 use crate::stats::ByteStats;
 use crate::verdict::{Destination, MalformReason, Protocol, Span};
 
@@ -60,6 +61,11 @@ const DONE: u8 = 2;
 const EXPLAINED: u8 = 4;
 /// The current layer is an inner stream.
 const INNER: u8 = 8;
+/// The sequential test decided the measured bytes are ciphertext
+/// ([`crate::sequential`]): latched, as the alert it makes final is.
+const CIPHERTEXT: u8 = 16;
+/// The sequential test decided they are not: it asks no more.
+const CONTENT: u8 = 32;
 
 /// Offsets are kept in 16 bits: inspection ends within the budget (≤ 64
 /// KiB), and nothing after it is walked or measured, so every inspected
@@ -145,6 +151,43 @@ impl Lane {
         (self.flags & INNER != 0) as usize
     }
 
+    /// Whether the sequential test decided this direction's measured bytes
+    /// are ciphertext ([`crate::sequential`]).
+    pub fn decided_ciphertext(&self) -> bool {
+        self.flags & CIPHERTEXT != 0
+    }
+
+    /// Whether the sequential test still asks about the bytes measured
+    /// next: over TCP, with no verdict of its own yet, no gap (what follows
+    /// one is no stream's opening), and bytes no hello or key-exchange
+    /// protocol can still account for.
+    fn tests_sequentially(&self) -> bool {
+        self.flags & (CIPHERTEXT | CONTENT | GAP) == 0
+            && !matches!(self.stage, Stage::Datagrams(_))
+            && !self.facts.has(Facts::HELLO)
+            && !Protocol::from_code(self.protocol).is_some_and(|p| p.has_key_exchange())
+    }
+
+    /// The statistics take `data`; the sequential test looks at every
+    /// [`sequential::STEP`] measured bytes while it asks.
+    fn measure(&mut self, cfg: &Config, mut data: &[u8]) {
+        while !data.is_empty() && cfg.early_verdict_error > 0.0 && self.tests_sequentially() {
+            let step = sequential::STEP;
+            let to_look = (step - self.stats.len() % step) as usize;
+            let (now, rest) = data.split_at(to_look.min(data.len()));
+            self.stats.update(now);
+            data = rest;
+            if self.stats.len() % step == 0 {
+                match sequential::judge(cfg, &self.stats.summary(cfg.entropy_threshold)) {
+                    Judgement::Ciphertext => self.flags |= CIPHERTEXT,
+                    Judgement::Content => self.flags |= CONTENT,
+                    Judgement::Undecided => {}
+                }
+            }
+        }
+        self.stats.update(data);
+    }
+
     /// Where the framing broke, and the protocol whose framing it was.
     pub fn broke(&self) -> Option<(MalformReason, u64, Protocol)> {
         match self.stage {
@@ -185,7 +228,7 @@ impl Lane {
             self.flags |= EXPLAINED;
             return;
         }
-        self.stats.update(data);
+        self.measure(cfg, data);
         let span = &mut self.spans[self.layer()];
         let last = (offset + data.len() as u64 - 1).min(u16::MAX as u64) as u16;
         if span[1] < span[0] {

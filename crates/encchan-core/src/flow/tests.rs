@@ -849,3 +849,62 @@ fn a_google_quic_q046_session_is_quic_not_symmetric_only() {
     assert_eq!(v.protocol, Some(Protocol::Quic), "{v:?}");
     assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
 }
+
+/// One full-size packet of ciphertext decides `symmetric_only` as it is
+/// fed (the flow goes on: a sensor's rule sees the next packet), and the
+/// decision stands when padding follows and dilutes the statistics; however
+/// the stream is chunked, the same bytes decide it.
+#[test]
+fn one_packet_of_ciphertext_decides_symmetric_only_at_once_and_for_good() {
+    let cfg = Config::default();
+    let mut packet = [0u8; 1460];
+    xorshift_fill(77, &mut packet);
+    let padding = [0u8; 3000];
+    for step in [1460, 1, 63, 64, 65, 500] {
+        let mut flow = Flow::new(Transport::Tcp, 40000, 4444, FlowStart::Observed, 0);
+        let mut news = false;
+        for piece in packet.chunks(step) {
+            news |= flow.feed(&cfg, Direction::ToServer, piece, 1).news;
+        }
+        let v = flow.verdict(&cfg);
+        assert!(news, "step {step}");
+        assert!(
+            v.publish().contains(Alert::SymmetricOnly),
+            "step {step}: {v:?}"
+        );
+        flow.feed(&cfg, Direction::ToServer, &padding, 2);
+        flow.finish(&cfg, 3);
+        let v = flow.verdict(&cfg);
+        assert!(
+            v.alerts.contains(Alert::SymmetricOnly),
+            "step {step}: {v:?}"
+        );
+        assert!(!v.dirs[0].high_entropy, "diluted: {v:?}");
+    }
+    // Without early verdicts the diluted flow is judged as a whole.
+    let off = Config {
+        early_verdict_error: 0.0,
+        ..Config::default()
+    };
+    let mut flow = Flow::new(Transport::Tcp, 40000, 4444, FlowStart::Observed, 0);
+    flow.feed(&off, Direction::ToServer, &packet, 1);
+    assert!(flow.verdict(&off).publish().is_empty());
+    flow.feed(&off, Direction::ToServer, &padding, 2);
+    flow.finish(&off, 3);
+    assert!(!flow.verdict(&off).alerts.contains(Alert::SymmetricOnly));
+}
+
+/// Picked up mid-stream, or after a hello, opening bytes decide nothing
+/// early: a key exchange may have happened before, or is happening.
+#[test]
+fn midstream_and_hello_flows_are_not_decided_early() {
+    let cfg = Config::default();
+    let mut packet = [0u8; 1460];
+    xorshift_fill(78, &mut packet);
+    let mut flow = Flow::new(Transport::Tcp, 40000, 4444, FlowStart::Midstream, 0);
+    flow.feed(&cfg, Direction::ToServer, &packet, 1);
+    assert!(flow.verdict(&cfg).publish().is_empty());
+    let mut flow = Flow::new(Transport::Udp, 40000, 4444, FlowStart::Observed, 0);
+    flow.feed(&cfg, Direction::ToServer, &packet, 1);
+    assert!(flow.verdict(&cfg).publish().is_empty());
+}
