@@ -76,6 +76,9 @@ pub struct Decided {
     pub payloads: [u64; 2],
     /// The alert was only published when the flow ended.
     pub at_end: bool,
+    /// The direction whose bytes the published alert judged, if it names
+    /// one (the engine's sides).
+    pub direction: Option<Direction>,
 }
 
 /// What the host fed the engine, and when it first published an alert.
@@ -100,8 +103,14 @@ fn feed(
     let d = dir as usize;
     progress.fed.bytes[d] += bytes.len() as u64;
     progress.fed.payloads[d] += 1;
-    if fed.news && progress.decided.is_none() && !flow.verdict(cfg).publish().is_empty() {
-        progress.decided = Some(progress.fed);
+    if fed.news && progress.decided.is_none() {
+        let v = flow.verdict(cfg);
+        if !v.publish().is_empty() {
+            progress.decided = Some(Decided {
+                direction: v.evidence.high_entropy_direction,
+                ..progress.fed
+            });
+        }
     }
 }
 
@@ -441,6 +450,7 @@ impl Table {
         let verdict = slot.flow.verdict(cfg);
         let at_end = Decided {
             at_end: true,
+            direction: verdict.evidence.high_entropy_direction,
             ..slot.progress.fed
         };
         let decided = slot

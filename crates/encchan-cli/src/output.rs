@@ -4,7 +4,7 @@
 
 use crate::flows::{Endpoint, FlowRecord};
 use encchan_core::report::{self, Sink};
-use encchan_core::{Config, DirReport, FlowStart};
+use encchan_core::{Config, DirReport, Direction, FlowStart};
 use serde_json::{json, Map, Value};
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -106,6 +106,10 @@ pub fn record(r: &FlowRecord, cfg: &Config, pcap: &str) -> Value {
         "decided_after_bytes": r.decided.map(|d| json!({ "client": d.bytes[c], "server": d.bytes[s] })),
         "decided_after_payloads": r.decided.map(|d| json!({ "client": d.payloads[c], "server": d.payloads[s] })),
         "decided_at_end": r.decided.map(|d| d.at_end),
+        "decided_by": r.decided.and_then(|d| d.direction).map(|d| match d {
+            Direction::ToServer => "client",
+            Direction::ToClient => "server",
+        }),
     });
     let Value::Object(host) = host else {
         unreachable!("a JSON object literal")

@@ -122,6 +122,13 @@ pub fn write_verdict(v: &Verdict, cfg: &Config, s: &mut dyn Sink) {
     per_side(s, "entropy", v, |d| {
         d.entropy.map_or(Value::Null, |e| Value::Float(round3(e)))
     });
+    per_side(s, "measured_from", v, |d| {
+        d.spans
+            .iter()
+            .flatten()
+            .next()
+            .map_or(Value::Null, |span| Value::Uint(span.start))
+    });
     per_side(s, "inspection_ended_at", v, |d| {
         d.inspection_end.map_or(Value::Null, Value::Uint)
     });
