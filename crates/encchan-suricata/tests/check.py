@@ -55,6 +55,11 @@ def suricata(pcap, name, extra=(), env=None, records=None):
     check(r.returncode == 0, f"{' '.join(cmd)}: {r.stdout[-800:]}{r.stderr[-800:]}")
     check("AddressSanitizer" not in r.stdout + r.stderr, f"{' '.join(cmd)}: {r.stderr[-3000:]}")
     check("Initializing plugin encchan" in r.stdout + r.stderr, f"plugin not loaded: {r.stdout[-500:]}")
+    if not extra and env is None and r.returncode == 0:
+        # A plain run of a capture (file or directory): scripts/parity.py
+        # reads its records.
+        with open(os.path.join(a.work, "runs.tsv"), "a") as runs:
+            runs.write(f"{os.path.realpath(pcap)}\t{d}\n")
     verdicts, alerts, app = {}, [], {}
     out = records
     eve = os.path.join(d, "eve.json")
