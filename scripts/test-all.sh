@@ -30,6 +30,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test --workspace"
 cargo test --workspace --locked
 
+# The Zeek and Suricata suites keep their runs here for the parity test
+# (scripts/parity.py) instead of running every sensor again.
+ENCCHAN_PARITY_DIR="$(mktemp -d)"
+export ENCCHAN_PARITY_DIR
+trap 'rm -rf "$ENCCHAN_PARITY_DIR"' EXIT
+
 # Zeek plugin against a real Zeek (skips with a SKIP line when zeek-config
 # is not on PATH and ZEEK_DIST is unset).
 echo "==> Zeek plugin"
@@ -40,6 +46,13 @@ bash cpp-shim/tests/zkg.sh
 # SKIP line when absent; scripts/install-suricata.sh installs them).
 echo "==> Suricata plugin"
 bash crates/encchan-suricata/tests/run.sh
+
+# Parity across front ends: the flows the CLI alerts on get the same alert
+# names in Zeek's logs and in Suricata 7.0's and 8.0's rule alerts; every
+# difference is listed with its reason in tests/parity-exceptions.tsv.
+echo "==> parity across front ends"
+python3 scripts/parity.py --reuse "$ENCCHAN_PARITY_DIR" --work "$ENCCHAN_PARITY_DIR/parity" \
+    --out "$ENCCHAN_PARITY_DIR/parity.md" >/dev/null
 
 # Fuzz every target briefly (the long runs are in the README). cargo fuzz
 # needs nightly features; RUSTC_BOOTSTRAP lets the stable toolchain build

@@ -24,6 +24,10 @@ def zeek(pcap, name, extra=()):
     r = subprocess.run(["zeek", "-C", "-r", pcap, scripts, "LogAscii::use_json=T", *extra], cwd=d,
                        capture_output=True, text=True)
     check(r.returncode == 0, f"zeek -r {pcap}: {r.stderr[-500:]}")
+    if not extra and r.returncode == 0:
+        # A plain run of a capture: scripts/parity.py reads its logs.
+        with open(os.path.join(a.work, "runs.tsv"), "a") as runs:
+            runs.write(f"{os.path.realpath(pcap)}\t{d}\n")
     logs = {}
     for log in ("encchan", "notice", "conn", "http", "socks", "websocket", "dns", "tunnel"):
         path = os.path.join(d, log + ".log")
@@ -419,7 +423,9 @@ for base in () if os.environ.get("ENCCHAN_ZEEK_QUICK") and not os.environ.get("E
         for name in sorted(files):
             if not name.endswith((".pcap", ".pcapng", ".trace")):
                 continue
-            logs = zeek(os.path.join(dirpath, name), "shared-" + name)
+            # Named by the path: a few captures share a file name.
+            logs = zeek(os.path.join(dirpath, name),
+                        "shared-" + os.path.relpath(os.path.join(dirpath, name), shared).replace("/", "_"))
             services = {c["uid"]: set(c.get("service", "").split(",")) if isinstance(c.get("service"), str)
                         else set(c.get("service") or []) for c in logs["conn"]}
             for n in logs["notice"]:

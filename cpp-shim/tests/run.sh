@@ -27,8 +27,15 @@ echo "==> building the Zeek plugin against $(zeek-config --version)"
 (cd "$shim" && ./configure >/dev/null && make -s -C build -j2 >/dev/null)
 export ZEEK_PLUGIN_PATH="$shim/build"
 
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+# ENCCHAN_PARITY_DIR (scripts/test-all.sh): keep the runs' logs there for
+# scripts/parity.py instead of a temporary directory.
+if [ -n "${ENCCHAN_PARITY_DIR:-}" ]; then
+    work="$ENCCHAN_PARITY_DIR/zeek"
+    rm -rf "$work" && mkdir -p "$work"
+else
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' EXIT
+fi
 cargo build -q --release -p encchan-cli --manifest-path "$root/Cargo.toml"
 encchan="$root/target/release/encchan"
 

@@ -77,7 +77,8 @@ typedef struct EncchanFlowSlot {
     uint8_t raw_held;  /* TCP directions whose raw reassembly we keep on */
     uint8_t dirs_done; /* directions whose inspection ended (bit per dir) */
     uint8_t closed;    /* a TCP stream was delivered to its end */
-    uint8_t pad[5];
+    uint8_t gapped;    /* directions reported to the engine as cut (bit per dir) */
+    uint8_t pad[4];
     uint8_t state[];   /* encchan_state_size() bytes, 16-aligned */
 } EncchanFlowSlot;
 
@@ -295,6 +296,25 @@ static void Feed(Flow *f, uint8_t dir, const uint8_t *data, uint32_t len, uint64
     AfterFeed(f, s, encchan_flow_feed(g_config, s->state, g_state_size, dir, data, len, ts));
 }
 
+/* A direction Suricata stopped reassembling (e.g. SSH after its key
+ * exchange, 7.0) before the engine was done with it: the rest of it is a
+ * gap, not an end. Told to the engine once, as soon as a closing packet or
+ * the flow's end asks for the verdict (no byte of it comes after). */
+static void ReportStoppedDirections(Flow *f, EncchanFlowSlot *s)
+{
+    const TcpSession *ssn = f->proto == IPPROTO_TCP ? f->protoctx : NULL;
+    if (ssn == NULL)
+        return;
+    for (int d = 0; d < 2; d++) {
+        const TcpStream *stream = d == ENCCHAN_DIR_TO_SERVER ? &ssn->client : &ssn->server;
+        uint8_t bit = (uint8_t)(1u << d);
+        if (!(s->dirs_done & bit) && !(s->gapped & bit) && (stream->flags & STREAMTCP_STREAM_FLAG_NOREASSEMBLY)) {
+            s->gapped |= bit;
+            encchan_flow_gap(g_config, s->state, g_state_size, (uint8_t)d, 1, time_us(f->lastts));
+        }
+    }
+}
+
 /* The flow is over: final verdict (handshake timeouts, asymmetry). */
 static EncchanFlowSlot *Finish(Flow *f)
 {
@@ -303,9 +323,7 @@ static EncchanFlowSlot *Finish(Flow *f)
         return NULL;
     if (!s->finished) {
         s->finished = 1;
-        /* A direction Suricata stopped reassembling (e.g. SSH after its
-         * key exchange, 7.0) before the engine was done with it: the rest
-         * of it is a gap, not an end. */
+        ReportStoppedDirections(f, s);
         const TcpSession *ssn = f->proto == IPPROTO_TCP ? f->protoctx : NULL;
         EncchanVerdict v;
         bool have_v = ssn != NULL && encchan_flow_verdict(g_config, s->state, g_state_size, &v) == 0;
@@ -314,11 +332,8 @@ static EncchanFlowSlot *Finish(Flow *f)
         bool both_fin = ssn != NULL && ssn->state >= TCP_TIME_WAIT;
         for (int d = 0; have_v && d < 2; d++) {
             const TcpStream *stream = d == ENCCHAN_DIR_TO_SERVER ? &ssn->client : &ssn->server;
-            if (!(s->dirs_done & (1u << d))) {
-                if (stream->flags & STREAMTCP_STREAM_FLAG_NOREASSEMBLY)
-                    encchan_flow_gap(g_config, s->state, g_state_size, (uint8_t)d, 1, time_us(f->lastts));
+            if (!(s->dirs_done & (1u << d)))
                 continue;
-            }
             /* Once a direction is done its reassembly may stop, and with it
              * the logger's calls: count the rest from the sequence space
              * (SYN and FIN take one each; < 4 GiB per direction). */
@@ -345,6 +360,7 @@ static void PublishEndVerdict(Flow *f, EncchanFlowSlot *s)
 {
     if (!s->ready || s->failed || s->finished)
         return;
+    ReportStoppedDirections(f, s);
     EncchanVerdict v;
     if (encchan_flow_verdict_at_end(g_config, s->state, g_state_size, time_us(f->lastts), &v) == 0)
         PublishAlerts(f, s, v.final_alerts);
@@ -379,25 +395,42 @@ static int TcpDataLogger(ThreadVars *tv, void *thread_data, const Flow *cf, cons
 }
 
 /* 7.0's Packet layout is compiled from the configured 7.0.10 source tree;
- * before trusting it on the real binary, check on the first UDP packet that
- * the payload sits right after the UDP header it decoded. */
+ * before trusting it on the real binary, check on the first real packet of
+ * each transport that the payload sits right after the header it decoded
+ * (UDP: 8 bytes; TCP: the header's own data offset). */
+#if ENCCHAN_SURICATA_MAJOR < 8
+/* -1 unknown, 0 bad, 1 checked; threads racing here all compute the same
+ * answer. */
+static atomic_int g_udp_layout_ok = -1;
+static atomic_int g_tcp_layout_ok = -1;
+
+static bool LayoutOk(const Packet *p, atomic_int *state, const char *what)
+{
+    if (atomic_load(state) < 0) {
+        bool ok;
+        if (p->proto == IPPROTO_UDP) {
+            ok = p->udph != NULL && (const uint8_t *)p->udph + UDP_HEADER_LEN == p->payload &&
+                 (uint32_t)p->payload_len + UDP_HEADER_LEN <= p->pktlen;
+        } else {
+            uint32_t hlen = p->tcph != NULL ? (uint32_t)TCP_GET_RAW_OFFSET(p->tcph) * 4u : 0;
+            ok = p->tcph != NULL && hlen >= TCP_HEADER_LEN && (const uint8_t *)p->tcph + hlen == p->payload &&
+                 (uint32_t)p->payload_len + hlen <= p->pktlen;
+        }
+        atomic_store(state, ok);
+        if (!ok)
+            SCLogError("encchan: Packet layout differs from the one this plugin was built for; %s disabled", what);
+    }
+    return atomic_load(state) == 1;
+}
+#endif
+
 static bool UdpLayoutOk(const Packet *p)
 {
 #if ENCCHAN_SURICATA_MAJOR >= 8
     (void)p;
     return true;
 #else
-    /* -1 unknown, 0 bad, 1 checked; threads racing here all compute the
-     * same answer. */
-    static atomic_int g_udp_layout_ok = -1;
-    if (atomic_load(&g_udp_layout_ok) < 0) {
-        bool ok = p->udph != NULL && (const uint8_t *)p->udph + UDP_HEADER_LEN == p->payload &&
-                  (uint32_t)p->payload_len + UDP_HEADER_LEN <= p->pktlen;
-        atomic_store(&g_udp_layout_ok, ok);
-        if (!ok)
-            SCLogError("encchan: Packet layout differs from the one this plugin was built for; UDP disabled");
-    }
-    return atomic_load(&g_udp_layout_ok) == 1;
+    return LayoutOk(p, &g_udp_layout_ok, "UDP");
 #endif
 }
 
@@ -407,16 +440,23 @@ typedef bool ConditionResult;
 typedef int ConditionResult;
 #endif
 
-/* 8.0: a FIN or RST ends a stream; the verdict the flow will have at its
- * end is published then, while the closing packets can still carry it to
- * the rules. (7.0's TCP header layout is not checked: UDP only there.) */
+/* A FIN or RST ends a stream; the verdict the flow will have at its end is
+ * published then, while the closing packets (the other side's FIN, the last
+ * ACK) can still carry it to the rules. The packet loggers run after the
+ * packet's detection, so this packet's rules do not see it, the next ones
+ * do. 7.0 has no closing hook of its own (its streaming logger says
+ * "close" only on the session's last packet, after detection): the TCP
+ * flags are read from the packet, once the header layout is checked.
+ * Pseudo packets (flow timeout) carry no flags of the wire; the streaming
+ * logger's close flag covers them. */
 static bool IsTcpClose(const Packet *p)
 {
 #if ENCCHAN_SURICATA_MAJOR >= 8
     return PacketIsTCP(p) && (PacketGetTCP(p)->th_flags & (TH_FIN | TH_RST)) != 0;
 #else
-    (void)p;
-    return false;
+    if (p->proto != IPPROTO_TCP || p->tcph == NULL || (p->flags & PKT_PSEUDO_STREAM_END))
+        return false;
+    return (p->tcph->th_flags & (TH_FIN | TH_RST)) != 0 && LayoutOk(p, &g_tcp_layout_ok, "the closing-packet hook");
 #endif
 }
 
@@ -432,8 +472,12 @@ static int PayloadLogger(ThreadVars *tv, void *thread_data, const Packet *p)
 {
     (void)tv, (void)thread_data;
     if (p->proto != IPPROTO_UDP) {
+        /* Every FIN or RST, not only the first: the first side's FIN may
+         * come before the other side's last bytes are acknowledged (the
+         * streaming logger feeds a direction as the other side ACKs it),
+         * and the verdict then is not yet the one at the flow's end. */
         EncchanFlowSlot *s = FlowGetStorageById(p->flow, g_storage);
-        if (s != NULL && !s->closed) {
+        if (s != NULL) {
             s->closed = 1;
             PublishEndVerdict(p->flow, s);
         }

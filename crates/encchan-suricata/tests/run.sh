@@ -18,8 +18,15 @@ suricata7="${SURICATA7:-$(command -v suricata || true)}"
 suricata8="${SURICATA8:-/opt/suricata8/bin/suricata}"
 src7="${SURICATA7_SRC:-/opt/src/suricata7/suricata-7.0.10}"
 
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+# ENCCHAN_PARITY_DIR (scripts/test-all.sh): keep the runs' records there
+# for scripts/parity.py instead of a temporary directory.
+if [ -n "${ENCCHAN_PARITY_DIR:-}" ]; then
+    work="$ENCCHAN_PARITY_DIR/suricata"
+    rm -rf "$work" && mkdir -p "$work"
+else
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' EXIT
+fi
 # The CLI for its figures; libencchan.so for the Lua fallback.
 cargo build -q --release --locked -p encchan-cli -p encchan-ffi --manifest-path "$root/Cargo.toml"
 
