@@ -132,7 +132,8 @@ impl<'a> Context<'a> {
         // protocol over TCP explains only what its framing accounts for,
         // which was never measured (unless the flow was picked up in the
         // middle of a message); over UDP it exempts the flow, as one
-        // 5-tuple multiplexes STUN, DTLS and SRTP (RFC 7983).
+        // 5-tuple multiplexes STUN, DTLS and SRTP (RFC 7983). An
+        // application recognized by a magic alone exempts nothing.
         let started = flow.flags & HANDSHAKE_STARTED != 0;
         let one_sided = flow.lanes[0].bytes() == 0 || flow.lanes[1].bytes() == 0;
         let midstream = flow.start == FlowStart::Midstream;
@@ -142,6 +143,9 @@ impl<'a> Context<'a> {
             || (started && one_sided);
         let exempt = match protocol {
             Some(p) if p.has_key_exchange() => kex_explains,
+            // An application named by its magic alone is judged as if it
+            // were not recognized: the magic buys its name in the evidence.
+            Some(p) if p.names_only() => flow.transport == Transport::Tcp && midstream,
             // Picked up mid-stream, a lane may start inside a message.
             Some(_) => flow.transport == Transport::Udp || midstream,
             None => flow.transport == Transport::Tcp && midstream,

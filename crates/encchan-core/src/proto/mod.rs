@@ -33,10 +33,31 @@
 //! memory across datagrams ([`DatagramMemory`]).
 //!
 //! Recognizers never allocate and never look at the port.
+//!
+//! # Applications
+//!
+//! Some rows are *applications*: a program's own protocol, recognized by a
+//! handshake or a magic of its own (AliCloud's agent, Spotify's access
+//! point, WhatsApp, MTProto, DNSCrypt, RakNet …). Their names go into
+//! `symmetric_only`'s evidence (`application`), so that rules and scripts
+//! can speak of them by name. What a name buys depends on what the bytes
+//! show:
+//!
+//! * an application whose handshake carries a key exchange (a public key, a
+//!   key wrapped for the server, answered by the other side) is a
+//!   key-exchange protocol like TLS: its hello on both sides explains the
+//!   ciphertext, and `key_exchange_complete` says so;
+//! * an application recognized by a fixed magic alone shows no key
+//!   exchange: naming it explains nothing. What it carries is measured as
+//!   if it were not recognized, and no exemption follows, so a magic copied
+//!   onto C2 buys only the name in the evidence.
 
+pub(crate) mod alicloud;
+pub(crate) mod app;
 pub(crate) mod dns;
 pub(crate) mod dtls;
 pub(crate) mod framed;
+pub(crate) mod hpvirtgrp;
 pub(crate) mod http;
 pub(crate) mod ike;
 pub(crate) mod lines;
@@ -44,6 +65,7 @@ pub(crate) mod openvpn;
 pub(crate) mod quic;
 pub(crate) mod rtp;
 pub(crate) mod socks;
+pub(crate) mod spotify;
 pub(crate) mod ssh;
 pub(crate) mod stun;
 pub mod tls;
@@ -278,6 +300,7 @@ walkers! {
     Frames(framed::FrameWalker),
     WebSocket(websocket::WebSocketWalker),
     Socks(socks::SocksWalker),
+    App(app::AppWalker),
 }
 
 impl Walker {
@@ -434,7 +457,10 @@ impl DatagramMemory {
     /// This direction holds a datagram that may open `protocol` (see
     /// [`Judgement::Held`]).
     pub fn held(&self, protocol: Protocol) -> bool {
-        protocol == Protocol::OpenVpn && self.openvpn.candidate()
+        match protocol {
+            Protocol::OpenVpn => self.openvpn.candidate(),
+            _ => false,
+        }
     }
 }
 
@@ -498,6 +524,10 @@ fn signature(d: &[u8]) -> u8 {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Row {
     pub protocol: Protocol,
+    /// An application's own protocol (see the module docs): its name goes
+    /// into `symmetric_only`'s evidence; without a key exchange, naming it
+    /// explains nothing.
+    pub application: bool,
     /// The protocol performs a key exchange the engine can observe: its
     /// framing explains ciphertext only once this side said hello.
     pub key_exchange: bool,
@@ -514,6 +544,7 @@ macro_rules! protocol_table {
     ($(
         $(#[$m:meta])*
         $variant:ident = $code:literal => $name:literal {
+            $(application: $app:literal,)?
             key_exchange: $kex:expr,
             expected_on: $ports:expr,
             stream: $stream:expr,
@@ -534,6 +565,7 @@ macro_rules! protocol_table {
         pub(crate) static TABLE: [Row; Protocol::ALL.len()] = [
             $( Row {
                 protocol: Protocol::$variant,
+                application: false $(|| $app)?,
                 key_exchange: $kex,
                 expected_on: $ports,
                 stream: $stream,
@@ -694,6 +726,27 @@ protocol_table! {
         key_exchange: false, expected_on: None,
         stream: None, datagram: None,
     }
+    /// AliCloud's agent protocol (`ce fa be ba` frames), whose first frames
+    /// wrap a session key for the server and answer it.
+    AliCloud = 30 => "alicloud" {
+        application: true,
+        key_exchange: true, expected_on: None,
+        stream: Some(alicloud::probe), datagram: None,
+    }
+    /// What nDPI calls HP Virtual Machine Group Management: fixed-size
+    /// first messages, a 128-byte key block answered by the server.
+    HpVirtGrp = 31 => "hp_virtgrp" {
+        application: true,
+        key_exchange: true, expected_on: None,
+        stream: Some(hpvirtgrp::probe), datagram: None,
+    }
+    /// Spotify's access-point protocol: a Diffie-Hellman hello each way,
+    /// then Shannon-encrypted packets.
+    Spotify = 33 => "spotify" {
+        application: true,
+        key_exchange: true, expected_on: None,
+        stream: Some(spotify::probe), datagram: None,
+    }
     /// RTP/RTCP media (SRTP keys come from elsewhere: DTLS-SRTP or
     /// signaling). RTP itself needs two datagrams ([`rtp::observe`]); RTCP
     /// compound packets are recognized alone.
@@ -725,6 +778,18 @@ impl Protocol {
     /// Whether this protocol performs a key exchange the engine can observe.
     pub fn has_key_exchange(self) -> bool {
         self.row().key_exchange
+    }
+
+    /// Whether this is an application's own protocol (see the module docs),
+    /// which `symmetric_only`'s evidence names.
+    pub fn is_application(self) -> bool {
+        self.row().application
+    }
+
+    /// An application recognized by its magic alone: naming it explains
+    /// nothing (what it carries is measured, no exemption follows).
+    pub(crate) fn names_only(self) -> bool {
+        self.row().application && !self.row().key_exchange
     }
 
     /// The port profile where this protocol is expected, if it has one.
