@@ -103,6 +103,7 @@ impl Lane {
                     rtp: proto::rtp::Memory::new(),
                     quic: proto::quic::Memory::new(),
                     openvpn: proto::openvpn::Memory::new(),
+                    dnscrypt: proto::dnscrypt::Memory::new(),
                     repeats: proto::Repeats::new(),
                 })
             } else {

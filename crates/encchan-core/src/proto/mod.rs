@@ -55,6 +55,7 @@
 pub(crate) mod alicloud;
 pub(crate) mod app;
 pub(crate) mod dns;
+pub(crate) mod dnscrypt;
 pub(crate) mod dtls;
 pub(crate) mod framed;
 pub(crate) mod hpvirtgrp;
@@ -449,6 +450,7 @@ pub(crate) struct DatagramMemory {
     pub rtp: rtp::Memory,
     pub quic: quic::Memory,
     pub openvpn: openvpn::Memory,
+    pub dnscrypt: dnscrypt::Memory,
     pub repeats: Repeats,
 }
 const _: () = assert!(core::mem::size_of::<DatagramMemory>() <= SNIFF);
@@ -459,6 +461,7 @@ impl DatagramMemory {
     pub fn held(&self, protocol: Protocol) -> bool {
         match protocol {
             Protocol::OpenVpn => self.openvpn.candidate(),
+            Protocol::DnsCrypt => self.dnscrypt.candidate(),
             _ => false,
         }
     }
@@ -576,6 +579,14 @@ macro_rules! protocol_table {
 }
 
 protocol_table! {
+    /// DNSCrypt v2 over UDP: a client's query remembered, confirmed by the
+    /// resolver's answer that echoes its nonce. First: its recognizer only
+    /// remembers the client's first datagram, which any row may claim.
+    DnsCrypt = 32 => "dnscrypt" {
+        application: true,
+        key_exchange: true, expected_on: None,
+        stream: None, datagram: Some(dnscrypt::recognize),
+    }
     /// OpenVPN in TLS mode (UDP, or TCP with its length prefix).
     OpenVpn = 7 => "openvpn" {
         key_exchange: true, expected_on: None,
