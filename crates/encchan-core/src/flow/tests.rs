@@ -1,3 +1,5 @@
+extern crate std;
+
 use super::*;
 use crate::verdict::{Alert, Content, Format, Protocol};
 
@@ -711,4 +713,42 @@ fn fuzz_regression_a_break_stays_when_the_other_side_goes_elsewhere() {
         after.evidence.handshake.map(|h| h.protocol),
         Some(Protocol::Ssh)
     );
+}
+
+/// `symmetric_only`'s evidence as JSON text.
+fn symmetric_only_evidence(v: &Verdict) -> std::string::String {
+    let mut sink = crate::report::JsonText::new(std::string::String::new());
+    crate::report::write_evidence(v, &Config::default(), Alert::SymmetricOnly, &mut sink);
+    sink.into_inner()
+}
+
+#[test]
+fn whatsapp_noise_hellos_both_ways_complete_the_exchange() {
+    let (hello, answer) = (
+        crate::proto::whatsapp::tests::client(),
+        crate::proto::whatsapp::tests::server(),
+    );
+    // Each side's hello, then ciphertext frames of 400 bytes.
+    let frames = |seed: u64, out: &mut [u8]| {
+        for (k, f) in out.chunks_mut(403).enumerate() {
+            xorshift_fill(seed + k as u64, f);
+            f[..3].copy_from_slice(&[0, 0x01, 0x90]);
+        }
+    };
+    let mut c = [0u8; 99 + 403 * 4];
+    c[..99].copy_from_slice(&hello);
+    frames(40, &mut c[99..]);
+    let mut s = [0u8; 120 + 403 * 6];
+    s[..120].copy_from_slice(&answer);
+    frames(50, &mut s[120..]);
+    assert_chunking_invariant(&c, &s);
+    let v = run_both(&c, &s, 1460);
+    assert_eq!(v.protocol, Some(Protocol::WhatsApp));
+    assert!(v.alerts.is_empty(), "{v:?}");
+    assert!(v.key_exchange_complete);
+    // The same frames with no hello on the server's side: a hello answered
+    // with something else is no key exchange.
+    let v = run_both(&c, &s[120..], 1460);
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert!(symmetric_only_evidence(&v).contains("\"application\":\"whatsapp\""));
 }

@@ -71,6 +71,7 @@ pub(crate) mod ssh;
 pub(crate) mod stun;
 pub mod tls;
 pub(crate) mod websocket;
+pub(crate) mod whatsapp;
 pub(crate) mod wireguard;
 
 use crate::codes::code_enum;
@@ -757,6 +758,12 @@ protocol_table! {
         application: true,
         key_exchange: true, expected_on: None,
         stream: Some(spotify::probe), datagram: None,
+    }
+    /// WhatsApp's Noise handshake (after its `ED`/`WA` prologue).
+    WhatsApp = 34 => "whatsapp" {
+        application: true,
+        key_exchange: true, expected_on: None,
+        stream: Some(whatsapp::probe), datagram: None,
     }
     /// RTP/RTCP media (SRTP keys come from elsewhere: DTLS-SRTP or
     /// signaling). RTP itself needs two datagrams ([`rtp::observe`]); RTCP
