@@ -85,8 +85,9 @@ impl<'a> Context<'a> {
             // QUIC protects everything after the Initial: one side's long
             // header of a known version and an answer from the other side
             // (short headers, or Google QUIC without the version) are all
-            // there is to see.
-            Some(Protocol::Quic) => {
+            // there is to see. MTProto's init hands over the keys of both
+            // directions: the server's answer under them is all there is.
+            Some(Protocol::Quic | Protocol::MtProto) => {
                 (hello(0) || hello(1)) && flow.lanes[0].bytes() > 0 && flow.lanes[1].bytes() > 0
             }
             _ => hello(0) && hello(1),

@@ -723,6 +723,25 @@ fn symmetric_only_evidence(v: &Verdict) -> std::string::String {
 }
 
 #[test]
+fn an_mtproto_init_answered_by_the_server_is_a_key_exchange() {
+    let init = crate::proto::mtproto::tests::init(77, [0xee; 4]);
+    let mut c = [0u8; 1200];
+    c[..64].copy_from_slice(&init);
+    xorshift_fill(23, &mut c[64..]);
+    let mut s = [0u8; 2000];
+    xorshift_fill(24, &mut s);
+    assert_chunking_invariant(&c, &s);
+    let v = run_both(&c, &s, 100);
+    assert_eq!(v.protocol, Some(Protocol::MtProto));
+    assert!(v.alerts.is_empty(), "{v:?}");
+    assert!(v.key_exchange_complete);
+    // Unanswered, the init is a hello that nothing completed.
+    let v = run_both(&c, &[], 100);
+    assert!(v.alerts.contains(Alert::HandshakeIncomplete), "{v:?}");
+    assert!(!v.alerts.contains(Alert::SymmetricOnly));
+}
+
+#[test]
 fn whatsapp_noise_hellos_both_ways_complete_the_exchange() {
     let (hello, answer) = (
         crate::proto::whatsapp::tests::client(),

@@ -62,6 +62,7 @@ pub(crate) mod hpvirtgrp;
 pub(crate) mod http;
 pub(crate) mod ike;
 pub(crate) mod lines;
+pub(crate) mod mtproto;
 pub(crate) mod openvpn;
 pub(crate) mod quic;
 pub(crate) mod rtp;
@@ -764,6 +765,14 @@ protocol_table! {
         application: true,
         key_exchange: true, expected_on: None,
         stream: Some(whatsapp::probe), datagram: None,
+    }
+    /// Telegram's MTProto obfuscated transport: a 64-byte init carrying its
+    /// own AES-256-CTR key. Last among the stream probes: it decrypts a
+    /// block of any window nothing else claimed.
+    MtProto = 35 => "mtproto" {
+        application: true,
+        key_exchange: true, expected_on: None,
+        stream: Some(mtproto::probe), datagram: None,
     }
     /// RTP/RTCP media (SRTP keys come from elsewhere: DTLS-SRTP or
     /// signaling). RTP itself needs two datagrams ([`rtp::observe`]); RTCP
