@@ -723,6 +723,56 @@ fn symmetric_only_evidence(v: &Verdict) -> std::string::String {
 }
 
 #[test]
+fn an_application_named_by_its_magic_is_still_symmetric_only() {
+    // Tencent's header magic, then ciphertext: named, measured, flagged,
+    // as the same ciphertext is without the magic.
+    let mut c = [0u8; 900];
+    xorshift_fill(21, &mut c[8..]);
+    c[..8].copy_from_slice(&[0x42, 0x15, 0xf7, 0x87, 0x03, 0xe9, 0, 0]);
+    let mut s = [0u8; 1500];
+    xorshift_fill(22, &mut s);
+    for step in [1, 7, 1460] {
+        let v = run_both(&c, &s, step);
+        assert_eq!(v.protocol, Some(Protocol::TencentGames));
+        assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+        assert!(!v.key_exchange_complete);
+        assert_eq!(v.carried_by(Direction::ToClient), None);
+        let e = symmetric_only_evidence(&v);
+        assert!(e.contains("\"application\":\"tencent_games\""), "{e}");
+    }
+    let unnamed = run_both(&c[8..], &s, 1460);
+    assert_eq!(unnamed.protocol, None);
+    assert!(!symmetric_only_evidence(&unnamed).contains("application"));
+}
+
+#[test]
+fn a_udp_application_magic_exempts_nothing() {
+    // A RakNet offline message, then ciphertext datagrams both ways.
+    let mut ocr1 = [0u8; 60];
+    ocr1[0] = 0x05;
+    ocr1[1..17].copy_from_slice(&[
+        0x00, 0xff, 0xff, 0x00, 0xfe, 0xfe, 0xfe, 0xfe, 0xfd, 0xfd, 0xfd, 0xfd, 0x12, 0x34, 0x56,
+        0x78,
+    ]);
+    let mut data = [[0u8; 300]; 6];
+    for (k, d) in data.iter_mut().enumerate() {
+        xorshift_fill(30 + k as u64, d);
+    }
+    let cfg = Config::default();
+    let mut flow = Flow::new(Transport::Udp, 40000, 19132, FlowStart::Observed, 0);
+    flow.feed(&cfg, Direction::ToServer, &ocr1, 1);
+    for (k, d) in data.iter().enumerate() {
+        let dir = [Direction::ToServer, Direction::ToClient][k % 2];
+        flow.feed(&cfg, dir, d, 2 + k as u64);
+    }
+    flow.finish(&cfg, 10);
+    let v = flow.verdict(&cfg);
+    assert_eq!(v.protocol, Some(Protocol::RakNet));
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert!(symmetric_only_evidence(&v).contains("\"application\":\"raknet\""));
+}
+
+#[test]
 fn an_mtproto_init_answered_by_the_server_is_a_key_exchange() {
     let init = crate::proto::mtproto::tests::init(77, [0xee; 4]);
     let mut c = [0u8; 1200];

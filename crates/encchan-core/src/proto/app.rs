@@ -9,7 +9,7 @@
 //! format. It is measured when they are not: an application recognized by
 //! a magic alone carries bytes nothing on the wire explains.
 
-use super::{alicloud, hpvirtgrp, mtproto, spotify, whatsapp, Facts, Step, Walk};
+use super::{alicloud, hpvirtgrp, mtproto, spotify, tencent, whatsapp, Facts, Step, Walk};
 use crate::verdict::{MalformReason, Protocol};
 
 /// What an application's check says of a message header read so far.
@@ -42,6 +42,7 @@ fn check(protocol: Protocol, h: &[u8], state: &mut u8) -> Header {
         Protocol::Spotify => spotify::header(h, state),
         Protocol::WhatsApp => whatsapp::header(h, state),
         Protocol::MtProto => mtproto::header(h, state),
+        Protocol::TencentGames => tencent::header(h, state),
         _ => Header::Bad,
     }
 }

@@ -54,6 +54,7 @@
 
 pub(crate) mod alicloud;
 pub(crate) mod app;
+pub(crate) mod codm;
 pub(crate) mod dns;
 pub(crate) mod dnscrypt;
 pub(crate) mod dtls;
@@ -65,14 +66,17 @@ pub(crate) mod lines;
 pub(crate) mod mtproto;
 pub(crate) mod openvpn;
 pub(crate) mod quic;
+pub(crate) mod raknet;
 pub(crate) mod rtp;
 pub(crate) mod socks;
 pub(crate) mod spotify;
 pub(crate) mod ssh;
 pub(crate) mod stun;
+pub(crate) mod tencent;
 pub mod tls;
 pub(crate) mod websocket;
 pub(crate) mod whatsapp;
+pub(crate) mod wildrift;
 pub(crate) mod wireguard;
 
 use crate::codes::code_enum;
@@ -765,6 +769,32 @@ protocol_table! {
         application: true,
         key_exchange: true, expected_on: None,
         stream: Some(whatsapp::probe), datagram: None,
+    }
+    /// Tencent games: a header magic (named only), or length-framed zlib
+    /// messages (compressed content).
+    TencentGames = 38 => "tencent_games" {
+        application: true,
+        key_exchange: false, expected_on: None,
+        stream: Some(tencent::probe), datagram: None,
+    }
+    /// RakNet offline messages (its 16-byte magic): named only.
+    RakNet = 36 => "raknet" {
+        application: true,
+        key_exchange: false, expected_on: None,
+        stream: None, datagram: Some(|d, _| Judgement::of(raknet::classify(d))),
+    }
+    /// League of Legends: Wild Rift's fixed-size first datagrams: named only.
+    LolWildRift = 37 => "lol_wild_rift" {
+        application: true,
+        key_exchange: false, expected_on: None,
+        stream: None, datagram: Some(|d, _| Judgement::of(wildrift::classify(d))),
+    }
+    /// Call of Duty: Mobile's game state (its loadout names in the clear):
+    /// named only.
+    CodMobile = 39 => "cod_mobile" {
+        application: true,
+        key_exchange: false, expected_on: None,
+        stream: None, datagram: Some(|d, _| Judgement::of(codm::classify(d))),
     }
     /// Telegram's MTProto obfuscated transport: a 64-byte init carrying its
     /// own AES-256-CTR key. Last among the stream probes: it decrypts a
