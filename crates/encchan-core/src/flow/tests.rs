@@ -821,3 +821,28 @@ fn whatsapp_noise_hellos_both_ways_complete_the_exchange() {
     assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
     assert!(symmetric_only_evidence(&v).contains("\"application\":\"whatsapp\""));
 }
+
+#[test]
+fn a_dht_exchange_is_bittorrent_and_random_bytes_of_its_sizes_are_not() {
+    use crate::proto::dht::tests::{ANSWER, QUERY};
+    let v = run(
+        Transport::Udp,
+        5001,
+        &[(Direction::ToServer, QUERY), (Direction::ToClient, ANSWER)],
+        usize::MAX >> 1,
+    );
+    assert_eq!(v.protocol, Some(Protocol::BitTorrent), "{v:?}");
+    assert!(v.alerts.is_empty(), "{v:?}");
+    // The same sizes of random bytes: what the KRPC parse explained.
+    let (mut q, mut a) = ([0u8; 98], [0u8; 272]);
+    xorshift_fill(61, &mut q);
+    xorshift_fill(62, &mut a);
+    let v = run(
+        Transport::Udp,
+        5001,
+        &[(Direction::ToServer, &q), (Direction::ToClient, &a)],
+        usize::MAX >> 1,
+    );
+    assert_eq!(v.protocol, None, "{v:?}");
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+}

@@ -55,6 +55,7 @@
 pub(crate) mod alicloud;
 pub(crate) mod app;
 pub(crate) mod codm;
+pub(crate) mod dht;
 pub(crate) mod dns;
 pub(crate) mod dnscrypt;
 pub(crate) mod dtls;
@@ -696,10 +697,11 @@ protocol_table! {
         key_exchange: false, expected_on: None,
         stream: Some(|w, c| lines::probe(w, c, Protocol::Imap)), datagram: None,
     }
-    /// BitTorrent peer wire.
+    /// BitTorrent peer wire, and its DHT's KRPC datagrams.
     BitTorrent = 18 => "bittorrent" {
         key_exchange: false, expected_on: None,
-        stream: Some(|w, c| framed::probe(w, c, Protocol::BitTorrent)), datagram: None,
+        stream: Some(|w, c| framed::probe(w, c, Protocol::BitTorrent)),
+        datagram: Some(|d, _| Judgement::of(dht::classify(d))),
     }
     /// SMB over NetBIOS session service or direct TCP.
     Smb = 21 => "smb" {
