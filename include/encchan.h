@@ -194,6 +194,10 @@ typedef struct EncchanVerdict {
   // and the port (0 when none).
   char destination_host[48];
   uint16_t destination_port;
+  // The engine took the host's client for the server (the flow's start
+  // was not seen; see the README's roles rule): `dirs[0]` is what the
+  // host's server sent.
+  bool roles_swapped;
   uint64_t first_ts_us;
   uint64_t last_ts_us;
   // [0] client to server, [1] server to client.
@@ -265,6 +269,13 @@ int encchan_flow_init(uint8_t *state,
                       uint16_t server_port,
                       uint8_t start,
                       uint64_t ts_us);
+
+// Notes one of the flow's addresses (`addr_len` 4 for IPv4, 16 for IPv6,
+// network order); call it once after `encchan_flow_init` with the first
+// packet's destination. A broadcast or multicast address makes the flow an
+// announcement, on which `symmetric_only` is not raised. Other lengths are
+// `ENCCHAN_STATUS_ERR_ARG`.
+int encchan_flow_note_address(uint8_t *state, size_t len, const uint8_t *addr, size_t addr_len);
 
 // Marks `state` as no longer holding a flow (optional; nothing to free).
 int encchan_flow_clear(uint8_t *state, size_t len);

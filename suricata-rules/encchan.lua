@@ -44,7 +44,7 @@ typedef struct EncchanVerdict {
   uint8_t protocol; uint8_t carrier; uint8_t content; uint32_t alerts;
   uint32_t final_alerts; bool key_exchange_complete; bool inspection_done;
   bool ended; uint16_t tls_version; uint16_t tls_cipher_suite;
-  char destination_host[48]; uint16_t destination_port;
+  char destination_host[48]; uint16_t destination_port; bool roles_swapped;
   uint64_t first_ts_us; uint64_t last_ts_us;
   EncchanDirReport dirs[2]; EncchanEvidence evidence;
 } EncchanVerdict;
@@ -53,6 +53,7 @@ int encchan_config_new(uint32_t abi_version, EncchanConfig **out);
 size_t encchan_state_size(void);
 int encchan_flow_init(uint8_t *state, size_t len, uint8_t transport, uint16_t client_port,
                       uint16_t server_port, uint8_t start, uint64_t ts_us);
+int encchan_flow_note_address(uint8_t *state, size_t len, const uint8_t *addr, size_t addr_len);
 int encchan_flow_feed(const EncchanConfig *cfg, uint8_t *state, size_t len, uint8_t dir,
                       const uint8_t *data, size_t data_len, uint64_t ts_us);
 int encchan_flow_verdict(const EncchanConfig *cfg, const uint8_t *state, size_t len,
@@ -89,7 +90,7 @@ function match(args)
     if payload == nil or #payload == 0 or SCFlowvarGet(1) ~= nil then
         return 0
     end
-    local _, fsrc, _, proto, fsp, fdp = SCFlowTuple()
+    local _, fsrc, fdst, proto, fsp, fdp = SCFlowTuple()
     local _, psrc, _, _, psp = SCPacketTuple()
     local dir = (psrc == fsrc and psp == fsp) and 0 or 1
     local sec, usec = SCPacketTimestamp()
@@ -101,6 +102,19 @@ function match(args)
         local transport = proto == 17 and 1 or 0
         if lib.encchan_flow_init(state, size, transport, fsp, fdp, 0, ts) ~= 0 then
             return 0
+        end
+        -- The destination's bytes: a broadcast or multicast one makes the
+        -- flow an announcement (IPv6: only its first byte matters).
+        local a, b, c, d = fdst:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+        if a then
+            local v4 = ffi.new("uint8_t[4]", tonumber(a), tonumber(b), tonumber(c), tonumber(d))
+            lib.encchan_flow_note_address(state, size, v4, 4)
+        else
+            -- The first group's high byte: "ff02" -> 0xff, "2a0" -> 0x02.
+            local group = fdst:match("^(%x*)") or ""
+            local v6 = ffi.new("uint8_t[16]")
+            v6[0] = #group > 2 and tonumber(group:sub(1, #group - 2), 16) or 0
+            lib.encchan_flow_note_address(state, size, v6, 16)
         end
     else
         ffi.copy(state, saved, size)

@@ -52,6 +52,13 @@ bool Analyzer::Ready() {
     uint8_t start = (! tcp || conn->GetHistory().find('S') != std::string::npos) ? ENCCHAN_START_OBSERVED : ENCCHAN_START_MIDSTREAM;
     int rc = encchan_flow_init(state, state_size, tcp ? ENCCHAN_TRANSPORT_TCP : ENCCHAN_TRANSPORT_UDP,
                                ntohs(conn->OrigPort()), ntohs(conn->RespPort()), start, now_us());
+    if ( rc == ENCCHAN_STATUS_OK ) {
+        // A broadcast or multicast responder makes the flow an announcement.
+        const uint32_t* words;
+        int n = conn->RespAddr().GetBytes(&words);
+        rc = encchan_flow_note_address(state, state_size, reinterpret_cast<const uint8_t*>(words),
+                                       static_cast<size_t>(n) * 4);
+    }
     failed = rc != ENCCHAN_STATUS_OK;
     return ! failed;
 }
@@ -156,9 +163,11 @@ void Analyzer::Raise(bool ended) {
     rec->AssignField("final_alerts", std::move(final_alerts));
     rec->AssignField("evidence", std::move(evidence));
     // The engine's client side is Zeek's originator unless Zeek flipped the
-    // roles after the state was placed.
-    const auto& o = v.dirs[flipped ? 1 : 0];
-    const auto& r = v.dirs[flipped ? 0 : 1];
+    // roles after the state was placed, or the engine took the originator
+    // for the server (the start was not seen), not both.
+    bool swap = flipped != v.roles_swapped;
+    const auto& o = v.dirs[swap ? 1 : 0];
+    const auto& r = v.dirs[swap ? 0 : 1];
     rec->AssignField("orig_bytes", zeek::val_mgr->Count(o.bytes));
     rec->AssignField("resp_bytes", zeek::val_mgr->Count(r.bytes));
     if ( o.has_entropy )

@@ -245,10 +245,10 @@ impl Table {
                             // The SYN came after the SYN-ACK in the capture:
                             // the start was observed after all.
                             slot.start = FlowStart::Observed;
-                            slot.flow = Flow::new(
+                            slot.flow = new_flow(
                                 Transport::Tcp,
-                                slot.client.1,
-                                slot.server.1,
+                                slot.client,
+                                slot.server,
                                 FlowStart::Observed,
                                 slot.first_ts_us,
                             );
@@ -330,7 +330,7 @@ impl Table {
             client,
             server,
             start,
-            flow: Flow::new(transport, client.1, server.1, start, ts_us),
+            flow: new_flow(transport, client, server, start, ts_us),
             reassembly: Default::default(),
             counting: [false; 2],
             client_isn: None,
@@ -528,6 +528,23 @@ impl Slot {
             }
         }
     }
+}
+
+/// The engine's state for a new flow, told the server's address (a
+/// broadcast or multicast destination makes it an announcement).
+fn new_flow(
+    transport: Transport,
+    client: (IpAddr, u16),
+    server: (IpAddr, u16),
+    start: FlowStart,
+    ts_us: u64,
+) -> Flow {
+    let mut flow = Flow::new(transport, client.1, server.1, start, ts_us);
+    match server.0 {
+        IpAddr::V4(ip) => flow.note_address(&ip.octets()),
+        IpAddr::V6(ip) => flow.note_address(&ip.octets()),
+    }
+    flow
 }
 
 #[cfg(test)]

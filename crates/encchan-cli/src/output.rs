@@ -86,15 +86,19 @@ pub fn record(r: &FlowRecord, cfg: &Config, pcap: &str) -> Value {
     } else {
         (r.first_ts_us, r.last_ts_us)
     };
+    // The engine may have taken the first sender for the server (the start
+    // was not seen): its client is then the other side.
+    let (c, s) = if v.roles_swapped { (1, 0) } else { (0, 1) };
+    let ends = [r.client, r.server];
     let host = json!({
         "proto": if r.tcp { "tcp" } else { "udp" },
-        "client": { "ip": r.client.0.to_string(), "port": r.client.1 },
-        "server": { "ip": r.server.0.to_string(), "port": r.server.1 },
+        "client": { "ip": ends[c].0.to_string(), "port": ends[c].1 },
+        "server": { "ip": ends[s].0.to_string(), "port": ends[s].1 },
         "first_ts": seconds(first),
         "last_ts": seconds(last),
         "pcap": pcap,
-        "packets": { "client": r.packets[0], "server": r.packets[1] },
-        "gap_bytes": { "client": r.gap_bytes[0], "server": r.gap_bytes[1] },
+        "packets": { "client": r.packets[c], "server": r.packets[s] },
+        "gap_bytes": { "client": r.gap_bytes[c], "server": r.gap_bytes[s] },
         "midstream": r.start == FlowStart::Midstream,
         "end": r.end.name(),
     });
@@ -234,8 +238,16 @@ fn table_row(r: &FlowRecord) -> [String; 8] {
     let alerts: Vec<&str> = v.alerts.iter().map(|a| a.name()).collect();
     [
         if r.tcp { "tcp" } else { "udp" }.to_string(),
-        endpoint(&r.client),
-        endpoint(&r.server),
+        endpoint(if v.roles_swapped {
+            &r.server
+        } else {
+            &r.client
+        }),
+        endpoint(if v.roles_swapped {
+            &r.client
+        } else {
+            &r.server
+        }),
         // A carrier and what it carried: "http/tls".
         match (v.carrier, v.protocol) {
             (Some(c), p) => format!("{c}/{}", p.map_or("-", |p| p.name())),

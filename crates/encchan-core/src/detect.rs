@@ -20,7 +20,9 @@
 //! | `dns_encoded_payload` | at once: a DNS message left the payload looking like ciphertext (latched) |
 
 use crate::config::{Config, PortClass};
-use crate::flow::{Flow, FlowStart, Transport, FINISHED, HANDSHAKE_STARTED, INSPECTION_DONE};
+use crate::flow::{
+    Flow, FlowStart, Transport, FINISHED, GROUP, HANDSHAKE_STARTED, INSPECTION_DONE,
+};
 use crate::proto::{quic, Facts};
 use crate::stats::{Encoding, Summary};
 use crate::verdict::{
@@ -330,6 +332,10 @@ fn fixed_ciphertext(cx: &Context<'_>, direction: Direction) -> bool {
 /// High-entropy bytes that nothing explains: no key exchange seen, no
 /// protocol's framing around them (T1573.001).
 fn symmetric_only(cx: &Context<'_>) -> Option<Raised> {
+    // Announcements to a group are no channel to a peer.
+    if cx.flow.flags & GROUP != 0 {
+        return None;
+    }
     let direction = cx.high_dir.filter(|_| !cx.exempt)?;
     let framing_without_handshake =
         cx.protocol.is_some_and(|p| p.has_key_exchange()) && !cx.started;
@@ -554,6 +560,7 @@ pub(crate) fn conclude(flow: &Flow, cfg: &Config) -> Verdict {
             .destination
             .is_some()
             .then_some(flow.notes.destination),
+        roles_swapped: flow.roles_swapped(),
         content: cx.content(),
         alerts,
         final_alerts,

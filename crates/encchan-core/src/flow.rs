@@ -65,6 +65,12 @@ pub enum FlowStart {
 pub(crate) const FINISHED: u8 = 1;
 pub(crate) const INSPECTION_DONE: u8 = 2;
 pub(crate) const HANDSHAKE_STARTED: u8 = 4;
+/// The roles were decided ([`crate::roles`]), at the first payload or gap.
+const ORIENTED: u8 = 8;
+/// The host's client is the server: its directions are swapped.
+const ROLES_SWAPPED: u8 = 16;
+/// An endpoint is a group address (broadcast, multicast).
+pub(crate) const GROUP: u8 = 32;
 
 /// The engine's state for one flow (both directions). 384 bytes, `Copy`,
 /// no pointers: keep it in any memory you own.
@@ -134,9 +140,52 @@ impl Flow {
         self.transport
     }
 
-    /// The client and server ports given at creation.
+    /// The client and server ports, once the roles are decided (see
+    /// [`crate::roles`]): those given at creation, or the other way round.
     pub fn ports(&self) -> (u16, u16) {
         (self.client_port, self.server_port)
+    }
+
+    /// Whether the engine took the host's client for the server (see
+    /// [`crate::roles`]). The verdict says it too.
+    pub fn roles_swapped(&self) -> bool {
+        self.flags & ROLES_SWAPPED != 0
+    }
+
+    /// Notes one of the flow's addresses (4 or 16 bytes, network order):
+    /// a broadcast or multicast one makes the flow an announcement, not a
+    /// channel ([`crate::roles::is_group_address`]). Hosts call it once,
+    /// with the first packet's destination.
+    pub fn note_address(&mut self, addr: &[u8]) {
+        if crate::roles::is_group_address(addr) {
+            self.flags |= GROUP;
+        }
+    }
+
+    /// The engine's direction for a direction the host names.
+    #[inline]
+    fn engine_dir(&self, dir: Direction) -> Direction {
+        if self.roles_swapped() {
+            dir.reverse()
+        } else {
+            dir
+        }
+    }
+
+    /// Decides the roles once, before the first payload or gap is taken:
+    /// whatever was counted before moves with its side.
+    fn orient(&mut self, cfg: &Config) {
+        if self.flags & ORIENTED != 0 {
+            return;
+        }
+        self.flags |= ORIENTED;
+        let (c, s) = (self.client_port, self.server_port);
+        if crate::roles::roles_reversed(cfg, self.transport, self.start, c, s) {
+            self.lanes.swap(0, 1);
+            self.client_port = s;
+            self.server_port = c;
+            self.flags |= ROLES_SWAPPED;
+        }
     }
 
     /// Whether the engine has stopped inspecting payload (both directions
@@ -153,14 +202,14 @@ impl Flow {
     /// still wait for the other direction).
     #[inline]
     pub fn is_dir_inspection_done(&self, dir: Direction) -> bool {
-        self.lanes[dir.index()].done()
+        self.lanes[self.engine_dir(dir).index()].done()
     }
 
     /// Counts `len` payload bytes of `dir` without inspecting them.
     #[inline]
     pub fn account(&mut self, dir: Direction, len: u64, ts_us: u64) {
         self.touch(ts_us);
-        self.lanes[dir.index()].count(len);
+        self.lanes[self.engine_dir(dir).index()].count(len);
     }
 
     fn touch(&mut self, ts_us: u64) {
@@ -196,7 +245,8 @@ impl Flow {
     /// Feeds the next payload of `dir`: the next in-order bytes of a TCP
     /// stream, or one whole UDP datagram.
     pub fn feed(&mut self, cfg: &Config, dir: Direction, payload: &[u8], ts_us: u64) -> Fed {
-        let i = dir.index();
+        self.orient(cfg);
+        let i = self.engine_dir(dir).index();
         let offset = self.lanes[i].bytes();
         self.account(dir, payload.len() as u64, ts_us);
         if payload.is_empty() || self.is_inspection_done() || self.lanes[i].done() {
@@ -326,9 +376,11 @@ impl Flow {
     /// Reports that `len` bytes of `dir`'s stream are missing (a TCP gap).
     /// Walkers cannot resynchronize and stop; statistics go on.
     pub fn gap(&mut self, cfg: &Config, dir: Direction, len: u64, ts_us: u64) {
+        self.orient(cfg);
         self.touch(ts_us);
         if len > 0 && self.transport == Transport::Tcp {
-            self.lanes[dir.index()].gap(cfg, &mut self.notes);
+            let i = self.engine_dir(dir).index();
+            self.lanes[i].gap(cfg, &mut self.notes);
             self.note_handshake(ts_us);
         }
     }

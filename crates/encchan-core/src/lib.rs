@@ -59,6 +59,7 @@ pub mod knobs;
 mod math;
 pub mod proto;
 pub mod report;
+pub mod roles;
 pub mod stats;
 pub mod verdict;
 

@@ -137,6 +137,7 @@ pub fn write_verdict(v: &Verdict, cfg: &Config, s: &mut dyn Sink) {
         Value::Bool(v.key_exchange_complete),
     );
     s.value(Some("inspection_done"), Value::Bool(v.inspection_done));
+    s.value(Some("roles_swapped"), Value::Bool(v.roles_swapped));
 }
 
 /// A string formatted into a fixed buffer (the core does not allocate);

@@ -478,6 +478,10 @@ pub struct Verdict {
     pub carrier: Option<Protocol>,
     /// Where a proxy carrier was asked to connect, if one was.
     pub destination: Option<Destination>,
+    /// The engine took the host's client for the server (the start was not
+    /// seen; see [`crate::roles`]): `dirs[0]` is what the host's server
+    /// sent.
+    pub roles_swapped: bool,
     /// What the payload looks like.
     pub content: Content,
     /// Anomalies raised.

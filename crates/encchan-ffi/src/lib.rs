@@ -219,6 +219,10 @@ pub struct EncchanVerdict {
     /// and the port (0 when none).
     pub destination_host: [c_char; 48],
     pub destination_port: u16,
+    /// The engine took the host's client for the server (the flow's start
+    /// was not seen; see the README's roles rule): `dirs[0]` is what the
+    /// host's server sent.
+    pub roles_swapped: bool,
     pub first_ts_us: u64,
     pub last_ts_us: u64,
     /// [0] client to server, [1] server to client.
@@ -462,6 +466,28 @@ pub unsafe extern "C" fn encchan_flow_init(
     })
 }
 
+/// Notes one of the flow's addresses (`addr_len` 4 for IPv4, 16 for IPv6,
+/// network order); call it once after `encchan_flow_init` with the first
+/// packet's destination. A broadcast or multicast address makes the flow an
+/// announcement, on which `symmetric_only` is not raised. Other lengths are
+/// `ENCCHAN_STATUS_ERR_ARG`.
+#[no_mangle]
+pub unsafe extern "C" fn encchan_flow_note_address(
+    state: *mut u8,
+    len: usize,
+    addr: *const u8,
+    addr_len: usize,
+) -> c_int {
+    guard(|| {
+        if addr_len != 4 && addr_len != 16 {
+            return Err(EncchanStatus::ErrArg);
+        }
+        let addr = bytes(addr, addr_len)?;
+        slot_mut(state, len)?.flow.note_address(addr);
+        Ok(0)
+    })
+}
+
 /// Marks `state` as no longer holding a flow (optional; nothing to free).
 #[no_mangle]
 pub unsafe extern "C" fn encchan_flow_clear(state: *mut u8, len: usize) -> c_int {
@@ -622,6 +648,7 @@ impl Default for EncchanVerdict {
             tls_cipher_suite: 0,
             destination_host: [0; 48],
             destination_port: 0,
+            roles_swapped: false,
             first_ts_us: 0,
             last_ts_us: 0,
             dirs: Default::default(),
@@ -658,6 +685,7 @@ fn verdict_out(v: &Verdict) -> EncchanVerdict {
         tls_cipher_suite: v.tls_cipher_suite.unwrap_or(0),
         destination_host: destination_host(v),
         destination_port: v.destination.map_or(0, |d| d.port),
+        roles_swapped: v.roles_swapped,
         first_ts_us: v.first_ts_us,
         last_ts_us: v.last_ts_us,
         dirs: [dir_report(&v.dirs[0]), dir_report(&v.dirs[1])],

@@ -191,7 +191,11 @@ static EncchanFlowSlot *SlotFor(Flow *f, uint64_t ts)
             if (ssn == NULL || (ssn->flags & STREAMTCP_FLAG_MIDSTREAM))
                 start = ENCCHAN_START_MIDSTREAM;
         }
-        if (encchan_flow_init(s->state, g_state_size, transport, client, server, start, ts) == 0)
+        /* The first packet's destination: a broadcast or multicast one
+         * makes the flow an announcement. */
+        size_t addr_len = FLOW_IS_IPV4(f) ? 4 : 16;
+        if (encchan_flow_init(s->state, g_state_size, transport, client, server, start, ts) == 0 &&
+            encchan_flow_note_address(s->state, g_state_size, f->dst.address.address_un_data8, addr_len) == 0)
             s->ready = 1;
         else
             s->failed = 1;
@@ -321,8 +325,11 @@ static EncchanFlowSlot *Finish(Flow *f)
             uint32_t seen = stream->next_seq - stream->isn - 1;
             if (seen > 0 && both_fin)
                 seen--;
-            if (!(ssn->flags & STREAMTCP_FLAG_MIDSTREAM) && seen > v.dirs[d].bytes)
-                encchan_flow_account(s->state, g_state_size, (uint8_t)d, seen - v.dirs[d].bytes, time_us(f->lastts));
+            /* The verdict's sides are the engine's (roles_swapped: it took
+             * Suricata's client for the server). */
+            uint64_t counted = v.dirs[v.roles_swapped ? 1 - d : d].bytes;
+            if (!(ssn->flags & STREAMTCP_FLAG_MIDSTREAM) && seen > counted)
+                encchan_flow_account(s->state, g_state_size, (uint8_t)d, seen - counted, time_us(f->lastts));
         }
         if (encchan_flow_finish(g_config, s->state, g_state_size, time_us(f->lastts)) < 0)
             return NULL;

@@ -846,3 +846,140 @@ fn a_dht_exchange_is_bittorrent_and_random_bytes_of_its_sizes_are_not() {
     assert_eq!(v.protocol, None, "{v:?}");
     assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
 }
+
+/// A TLS session picked up mid-stream, the server's records first: the side
+/// on port 443 is the server, so no `tls_unexpected_port` on the client's
+/// ephemeral port; the host's directions still land on the right sides.
+#[test]
+fn a_midstream_flow_first_seen_from_the_server_is_turned_round() {
+    let cfg = Config::default();
+    let mut records = [0u8; 1200];
+    for (k, r) in records.chunks_mut(120).enumerate() {
+        r[..5].copy_from_slice(&[23, 3, 3, 0, 115]);
+        xorshift_fill(100 + k as u64, &mut r[5..]);
+    }
+    // The host took the first sender (443) for the client.
+    let mut flow = Flow::new(Transport::Tcp, 443, 51234, FlowStart::Midstream, 0);
+    flow.feed(&cfg, Direction::ToServer, &records, 1);
+    flow.feed(&cfg, Direction::ToClient, &records[..240], 2);
+    flow.finish(&cfg, 3);
+    let v = flow.verdict(&cfg);
+    assert!(v.roles_swapped && flow.roles_swapped());
+    assert_eq!(flow.ports(), (51234, 443));
+    assert_eq!(v.protocol, Some(Protocol::Tls));
+    assert!(!v.alerts.contains(Alert::TlsUnexpectedPort), "{v:?}");
+    // What the host called the client (443) sent is the engine's server side.
+    assert_eq!((v.dirs[0].bytes, v.dirs[1].bytes), (240, 1200));
+    // With the SYN seen, the roles stand whatever the ports.
+    let mut flow = Flow::new(Transport::Tcp, 443, 51234, FlowStart::Observed, 0);
+    flow.feed(&cfg, Direction::ToServer, &records, 1);
+    assert!(!flow.verdict(&cfg).roles_swapped);
+}
+
+/// A UDP flow of `count` datagrams of `len` bytes each way, alternating,
+/// to `port`: `shape` writes datagram `k` of side `side` (0: the client)
+/// over random bytes.
+fn udp_tunnel(port: u16, len: usize, count: u32, shape: impl Fn(usize, u32, &mut [u8])) -> Verdict {
+    let cfg = Config::default();
+    let mut flow = Flow::new(Transport::Udp, 40000, port, FlowStart::Observed, 0);
+    let mut d = [0u8; 1500];
+    for k in 0..count {
+        for side in 0..2 {
+            let d = &mut d[..len];
+            let seed = ((k as u64) << 1 | side as u64) + 1;
+            xorshift_fill(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15), d);
+            shape(side, k, d);
+            let dir = [Direction::ToServer, Direction::ToClient][side];
+            flow.feed(&cfg, dir, d, 10 * k as u64 + side as u64);
+        }
+    }
+    flow.finish(&cfg, 10 * count as u64);
+    flow.verdict(&cfg)
+}
+
+/// The first false positive: a pre-shared-key tunnel whose header
+/// is a flags byte with the high bit set and a 32-bit sequence number that
+/// starts at zero looked like QUIC version negotiation, and was called
+/// QUIC on an unexpected port. Nothing answers a long header here: it is
+/// ciphertext without a key exchange.
+#[test]
+fn a_psk_tunnel_starting_like_version_negotiation_is_symmetric_only() {
+    let v = udp_tunnel(9000, 200, 6, |_, k, d| {
+        d[0] = 0x83;
+        d[1..5].copy_from_slice(&k.to_be_bytes());
+    });
+    assert_eq!(v.protocol, None, "{v:?}");
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert!(!v.alerts.contains(Alert::TlsUnexpectedPort), "{v:?}");
+}
+
+/// The second false positive: a WireGuard-derived VPN whose
+/// reserved header bytes are not zero (its message types moved into the
+/// first four bytes, AmneziaWG-style). It is neither WireGuard nor QUIC:
+/// its handshake is not one the engine knows, and its ciphertext is
+/// measured.
+#[test]
+fn a_wireguard_derivative_with_reserved_bytes_set_is_symmetric_only() {
+    // Initiation and response, then transport data, each with its own
+    // magic in place of type and reserved bytes.
+    let v = udp_tunnel(51820, 148, 1, |side, _, d| {
+        d[..4].copy_from_slice(&[[0x81, 0x51, 0x30, 0x34], [0x02, 0x9c, 0x3e, 0x71]][side]);
+    });
+    assert_eq!(v.protocol, None, "{v:?}");
+    // Full-size transport datagrams (the 16-byte headers weigh little).
+    // The client's magic and receiver index read "Q046" and a DCID length
+    // of 8, which a long-header check without Q046's nibble byte took for
+    // Google QUIC.
+    let v = udp_tunnel(51820, 1024, 4, |side, k, d| {
+        let magic = [[0xc1, 0x51, 0x30, 0x34], [0x04, 0x00, 0x80, 0x00]][side];
+        d[..4].copy_from_slice(&magic);
+        d[4..8].copy_from_slice(&[0x36, 0x08, 0xd2, 0x4e]);
+        d[8..16].copy_from_slice(&(k as u64).to_le_bytes());
+    });
+    assert_eq!(v.protocol, None, "{v:?}");
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+}
+
+/// The third false positive, through the flow: a static-key
+/// point-to-point tunnel whose per-side session prefixes open with reset
+/// opcode bytes, and whose counters start at zero. No reset pair, no TLS
+/// record: ciphertext without a key exchange.
+#[test]
+fn a_static_key_tunnel_is_symmetric_only_not_openvpn() {
+    let v = udp_tunnel(1194, 1024, 4, |side, k, d| {
+        let prefix = [
+            [0x38, 0x5e, 0x11, 0xa0, 0x7c, 0x42, 0x9d, 0x03],
+            [0x40, 0x8b, 0x2f, 0x66, 0x01, 0xd9, 0x3a, 0xe4],
+        ][side];
+        d[..8].copy_from_slice(&prefix);
+        d[8..16].copy_from_slice(&(k as u64).to_be_bytes());
+    });
+    assert_eq!(v.protocol, None, "{v:?}");
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+}
+
+/// The finding: a Google QUIC Q046 session to UDP/443 (the
+/// client's CHLO, the server's answer, from quic_q46.pcap; the rest
+/// filler) was called `symmetric_only` when too short for the
+/// short-header fallback. Q046's long header names it QUIC.
+#[test]
+fn a_google_quic_q046_session_is_quic_not_symmetric_only() {
+    let client_head = [
+        0xc3, 0x51, 0x30, 0x34, 0x36, 0x50, 0xea, 0xcf, 0xe6, 0xe7, 0x06, 0xdf, 0x27, 0x2d, 0x00,
+        0x00, 0x00, 0x04,
+    ];
+    let server_head = [
+        0xc3, 0x51, 0x30, 0x34, 0x36, 0x05, 0xea, 0xcf, 0xe6, 0xe7, 0x06, 0xdf, 0x27, 0x2d, 0x00,
+        0x00, 0x00, 0x05,
+    ];
+    let v = udp_tunnel(443, 1350, 2, |side, k, d| {
+        if k == 0 {
+            d[..18].copy_from_slice(&[client_head, server_head][side]);
+        } else {
+            // Then short headers (Q046: fixed bit, form bit clear).
+            d[0] = 0x40 | (d[0] & 0x3f);
+        }
+    });
+    assert_eq!(v.protocol, Some(Protocol::Quic), "{v:?}");
+    assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+}

@@ -161,6 +161,10 @@ pub(crate) fn probe(w: &[u8], _complete: bool, protocol: Protocol) -> Option<Wal
 
 /// GTP-U (3GPP TS 29.281): version 1, protocol type GTP, a known message
 /// type, and a length that covers exactly the rest of the datagram.
+///
+/// Uniformly random bytes pass with probability 1/8 (version 1) · 1/2
+/// (protocol type GTP) · 6/256 (message type) · 2⁻¹⁶ (a length equal to
+/// the rest of the datagram) ≈ 2⁻²⁵.
 pub(crate) fn gtp_u(d: &[u8]) -> Option<Datagram> {
     let (&flags, &msg, len) = (d.first()?, d.get(1)?, be16(d, 2)?);
     (flags >> 5 == 1
@@ -170,12 +174,19 @@ pub(crate) fn gtp_u(d: &[u8]) -> Option<Datagram> {
     .then_some(Datagram::new(Protocol::Gtp, Facts::FRAMING))
 }
 
-/// Kerberos over UDP: one message, exactly the datagram.
+/// Kerberos over UDP: one message, exactly the datagram. Uniformly random
+/// bytes pass with probability 6/256 (tag) · 2⁻⁸ (SEQUENCE) times that of
+/// a BER length equal to the rest: 2⁻⁸ at up to 129 bytes, 2⁻¹⁶ (the
+/// `0x81` form) up to 257, 2⁻²⁴ beyond: ≈ 2⁻²¹ for short datagrams, 2⁻²⁹
+/// for typical ones.
 pub(crate) fn kerberos_datagram(d: &[u8]) -> Option<Datagram> {
     kerberos_message(d, d.len()).then_some(Datagram::new(Protocol::Kerberos, Facts::FRAMING))
 }
 
-/// CLDAP: one LDAP message, exactly the datagram.
+/// CLDAP: one LDAP message, exactly the datagram. Uniformly random bytes
+/// pass with probability 2⁻⁸ (SEQUENCE) · 2⁻⁸ (INTEGER) · 4/256 (its
+/// length) times a BER length equal to the rest (2⁻⁸ to 2⁻²⁴, as for
+/// Kerberos): ≈ 2⁻³⁰ at best.
 pub(crate) fn ldap_datagram(d: &[u8]) -> Option<Datagram> {
     ldap_message(d, Some(d.len())).then_some(Datagram::new(Protocol::Ldap, Facts::FRAMING))
 }
@@ -555,6 +566,20 @@ impl Walk for FrameWalker {
 mod tests {
     use super::super::Next;
     use super::*;
+
+    // zeek/tunnels/gtp/gtp4_udp_2152_inside.pcap #0: a G-PDU's header
+    // (938 bytes: 8 of header, 930 of an IPv4 packet).
+    const G_PDU: &[u8] = &[0x30, 0xff, 0x03, 0xa2, 0x00, 0x00, 0x33, 0x18, 0x45, 0x00];
+
+    #[test]
+    fn a_gtp_u_packet_from_the_captures() {
+        let mut d = [0u8; 938];
+        d[..G_PDU.len()].copy_from_slice(G_PDU);
+        assert!(gtp_u(&d).is_some());
+        assert!(gtp_u(&d[..937]).is_none());
+        d[0] = 0x50; // version 2: GTP-C, not the user plane
+        assert!(gtp_u(&d).is_none());
+    }
 
     #[test]
     fn recognizes_first_messages() {

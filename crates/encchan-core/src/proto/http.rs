@@ -195,7 +195,11 @@ pub(crate) fn probe(w: &[u8], _complete: bool, protocol: Protocol) -> Option<Wal
     })
 }
 
-/// Text protocols over UDP: SIP, RTSP, SSDP (HTTP's syntax).
+/// Text protocols over UDP: SIP, RTSP, SSDP (HTTP's syntax). Uniformly
+/// random bytes pass with probability about 2⁻³² (the loosest start: a
+/// three-letter method such as `GET` or `PUT` and a space, then anything
+/// on the line); versions and SIP's methods with their URI schemes need
+/// more bytes.
 pub(crate) fn datagram(d: &[u8], protocol: Protocol) -> Option<Datagram> {
     (message_protocol(d)? == protocol).then_some(Datagram::new(protocol, Facts::FRAMING))
 }

@@ -169,6 +169,23 @@ int main(void) {
     CHECK(encchan_flow_verdict(cfg, mem, size, &v) == 0);
     CHECK(strcmp(encchan_protocol_name(v.carrier), "socks5") == 0);
     CHECK(strcmp(v.destination_host, "example.com") == 0 && v.destination_port == 443);
+    CHECK(!v.roles_swapped);
+    CHECK(encchan_flow_clear(mem, size) == 0);
+
+    /* Random bytes to a subnet's broadcast address: an announcement, not a
+     * channel; the same bytes to a peer are symmetric_only. */
+    static const uint8_t broadcast[4] = {192, 168, 1, 255}, peer[4] = {192, 168, 1, 20};
+    for (int group = 0; group < 2; group++) {
+        CHECK(encchan_flow_init(mem, size, ENCCHAN_TRANSPORT_UDP, 40000, 9999, ENCCHAN_START_OBSERVED, 0) == 0);
+        CHECK(encchan_flow_note_address(mem, size, group ? broadcast : peer, 4) == 0);
+        for (int i = 0; i < 4; i++)
+            CHECK(encchan_flow_feed(cfg, mem, size, ENCCHAN_DIR_TO_SERVER, payload + 300 * i, 300, 1 + i) >= 0);
+        CHECK(encchan_flow_finish(cfg, mem, size, 10) == 0);
+        CHECK(encchan_flow_verdict(cfg, mem, size, &v) == 0);
+        CHECK(((v.alerts & ENCCHAN_ALERT_SYMMETRIC_ONLY) != 0) == !group);
+    }
+    CHECK(encchan_flow_note_address(mem, size, peer, 5) == ENCCHAN_STATUS_ERR_ARG);
+    CHECK(encchan_flow_note_address(mem, size, NULL, 4) == ENCCHAN_STATUS_ERR_NULL);
     CHECK(encchan_flow_clear(mem, size) == 0);
 
     /* Script helpers. */
