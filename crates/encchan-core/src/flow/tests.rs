@@ -983,3 +983,27 @@ fn a_google_quic_q046_session_is_quic_not_symmetric_only() {
     assert_eq!(v.protocol, Some(Protocol::Quic), "{v:?}");
     assert!(!v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
 }
+
+#[test]
+fn a_nano_node_handshake_is_nano_and_random_bytes_of_its_sizes_are_not() {
+    use crate::proto::framed::nano_handshake::{CLIENT, SERVER};
+    assert_chunking_invariant(&CLIENT, &SERVER);
+    let v = run_both(&CLIENT, &SERVER, 1460);
+    assert_eq!(v.protocol, Some(Protocol::Nano), "{v:?}");
+    assert!(v.alerts.is_empty(), "{v:?}");
+    // The same sizes of random bytes: what the framing explained.
+    let (mut c, mut s) = ([0u8; 40], [0u8; 200]);
+    xorshift_fill(71, &mut c);
+    xorshift_fill(72, &mut s);
+    let v = run_both(&c, &s, 1460);
+    assert_eq!(v.protocol, None, "{v:?}");
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    // Ciphertext after the handshake breaks the framing (no message type
+    // read here starts it) and is measured.
+    let mut after = [0u8; 200 + 1200];
+    after[..200].copy_from_slice(&SERVER);
+    xorshift_fill(73, &mut after[200..]);
+    after[200] = b'R';
+    let v = run_both(&CLIENT, &after, 1460);
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+}

@@ -763,6 +763,12 @@ protocol_table! {
         stream: Some(|w, c| framed::probe(w, c, Protocol::BitTorrent)),
         datagram: Some(|d, _| Judgement::of(dht::classify(d))),
     }
+    /// Nano's node protocol: cleartext messages of hashes, keys and
+    /// signatures, framed by their 8-byte headers.
+    Nano = 40 => "nano" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| framed::probe(w, c, Protocol::Nano)), datagram: None,
+    }
     /// SMB over NetBIOS session service or direct TCP.
     Smb = 21 => "smb" {
         key_exchange: false, expected_on: None,
