@@ -104,6 +104,7 @@ impl Lane {
                     quic: proto::quic::Memory::new(),
                     openvpn: proto::openvpn::Memory::new(),
                     dnscrypt: proto::dnscrypt::Memory::new(),
+                    epicgames: proto::epicgames::Memory::new(),
                     repeats: proto::Repeats::new(),
                 })
             } else {

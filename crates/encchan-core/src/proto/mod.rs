@@ -59,10 +59,12 @@ pub(crate) mod dht;
 pub(crate) mod dns;
 pub(crate) mod dnscrypt;
 pub(crate) mod dtls;
+pub(crate) mod epicgames;
 pub(crate) mod framed;
 pub(crate) mod hpvirtgrp;
 pub(crate) mod http;
 pub(crate) mod ike;
+pub(crate) mod imo;
 pub(crate) mod lines;
 pub(crate) mod mtproto;
 pub(crate) mod openvpn;
@@ -517,6 +519,7 @@ pub(crate) struct DatagramMemory {
     pub quic: quic::Memory,
     pub openvpn: openvpn::Memory,
     pub dnscrypt: dnscrypt::Memory,
+    pub epicgames: epicgames::Memory,
     pub repeats: Repeats,
 }
 const _: () = assert!(core::mem::size_of::<DatagramMemory>() <= SNIFF);
@@ -864,6 +867,13 @@ protocol_table! {
         key_exchange: false, expected_on: None,
         stream: None, datagram: Some(|d, _| Judgement::of(codm::classify(d))),
     }
+    /// imo.im's calls: its server's keepalive, its client's media header:
+    /// named only.
+    Imo = 41 => "imo" {
+        application: true,
+        key_exchange: false, expected_on: None,
+        stream: None, datagram: Some(|d, _| Judgement::of(imo::classify(d))),
+    }
     /// Telegram's MTProto obfuscated transport: a 64-byte init carrying its
     /// own AES-256-CTR key. Last among the stream probes: it decrypts a
     /// block of any window nothing else claimed.
@@ -878,6 +888,15 @@ protocol_table! {
     Rtp = 14 => "rtp" {
         key_exchange: false, expected_on: None,
         stream: None, datagram: Some(|d, _| Judgement::of(rtp::rtcp(d))),
+    }
+    /// Unreal Engine's handshake (Epic Games' servers): a request
+    /// remembered, its word echoed by the answer: named only.
+    /// Last: any protocol whose first datagram has a run of zeros comes
+    /// before it.
+    EpicGames = 42 => "epicgames" {
+        application: true,
+        key_exchange: false, expected_on: None,
+        stream: None, datagram: Some(epicgames::recognize),
     }
 }
 
