@@ -40,7 +40,7 @@ for name in sorted(os.listdir(os.path.join(ndpi, "pcap"))):
         if m:
             k = (name,) + pair(m[2], m[3], m[4], m[5], m[1])
             flows[k] = {"protocol": m[6], "ndpi_encrypted": "Fully Encrypted" in line, "encchan": None,
-                        "entropy_rule": False}
+                        "entropy_rule": False, "line": line.strip()}
     r = subprocess.run([encchan, "analyze", pcap], capture_output=True, text=True)
     for l in r.stdout.splitlines():
         f = json.loads(l)
@@ -49,6 +49,9 @@ for name in sorted(os.listdir(os.path.join(ndpi, "pcap"))):
                            f["proto"])
         if k in flows:
             flows[k]["encchan"] = f["alerts"]
+            flows[k]["encchan_protocol"] = f.get("protocol")
+            flows[k]["endpoints"] = (f'{f["proto"]} {f["client"]["ip"]}:{f["client"]["port"]} -> '
+                                     f'{f["server"]["ip"]}:{f["server"]["port"]}')
 
 suricata8 = os.environ.get("SURICATA8", "/opt/suricata8/bin/suricata")
 have_rules = os.path.exists(suricata8)
@@ -102,6 +105,31 @@ for proto, c in sorted(by.items(), key=lambda kv: (-kv[1]["encchan"] - kv[1]["en
     if c["encchan"] or c["ndpi"] or c["entropy"]:
         md.append(f"| {proto} | {c['flows']} | {c['encchan']} | {c['ndpi']} | {c['entropy']} | {c['both']} |")
 md.append(f"| **all** | {total['flows']} | {total['encchan']} | {total['ndpi']} | {total['entropy']} | {total['both']} |")
+
+# Why each flow still called symmetric_only is: what its bytes show, per
+# nDPI protocol (never per address or capture). A flow whose protocol has
+# no entry here says so.
+REASONS = {
+    "LoLWildRift": "named by its fixed-size first datagrams; 65 and 355 bytes with no structure, no key exchange on the wire",
+    "RakNet": "named by RakNet's offline-message magic; Roblox's packets after it are under keys no message on the wire exchanged",
+    "CoD_Mobile": "named by a loadout name in the clear; the game's other datagrams carry no key exchange",
+    "TencentGames": "named by its `42 15 f7 87` header; the bodies have no structure and no key exchange in sight",
+    "EpicGames": "named by Unreal Engine's handshake, a cookie exchange; the game's keys come from the matchmaking service, not the wire",
+    "IMO": "named by its media header and keepalive; the call's keys come from imo's signaling, in another flow",
+    "Ookla": "nDPI names it from its cache of the server's address (`Confidence: DPI (partial cache)`), not from these bytes; no magic or handshake in them",
+    "Unknown": "nDPI names no application either",
+}
+sym = [f for f in flows.values() if f["encchan"] is not None and "symmetric_only" in f["encchan"]]
+named = [f for f in sym if f["protocol"] != "Unknown"]
+md += ["", f"### Flows still called symmetric_only ({len(named)} of nDPI-named applications, "
+       f"{len(sym) - len(named)} that nDPI calls Unknown)", "",
+       "Each is named in `symmetric_only`'s evidence (`application`) when its bytes show the application; "
+       "none shows a key exchange on the wire.", "",
+       "| capture | flow | nDPI | encchan names | why it stays |", "|---|---|---|---|---|"]
+for k, f in sorted(flows.items(), key=lambda kv: (kv[1]["protocol"] == "Unknown", kv[1]["protocol"], kv[0][0])):
+    if f in sym:
+        md.append(f"| {k[0]} | {f['endpoints']} | {f['protocol']} | {f['encchan_protocol'] or '-'} | "
+                  f"{REASONS.get(f['protocol'], 'no reason recorded')} |")
 os.makedirs(a.results, exist_ok=True)
 open(os.path.join(a.results, "detection.md"), "w").write("\n".join(md) + "\n")
 print("\n".join(md))

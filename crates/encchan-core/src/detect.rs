@@ -87,8 +87,9 @@ impl<'a> Context<'a> {
             // QUIC protects everything after the Initial: one side's long
             // header of a known version and an answer from the other side
             // (short headers, or Google QUIC without the version) are all
-            // there is to see.
-            Some(Protocol::Quic) => {
+            // there is to see. MTProto's init hands over the keys of both
+            // directions: the server's answer under them is all there is.
+            Some(Protocol::Quic | Protocol::MtProto) => {
                 (hello(0) || hello(1)) && flow.lanes[0].bytes() > 0 && flow.lanes[1].bytes() > 0
             }
             _ => hello(0) && hello(1),
@@ -134,7 +135,8 @@ impl<'a> Context<'a> {
         // protocol over TCP explains only what its framing accounts for,
         // which was never measured (unless the flow was picked up in the
         // middle of a message); over UDP it exempts the flow, as one
-        // 5-tuple multiplexes STUN, DTLS and SRTP (RFC 7983).
+        // 5-tuple multiplexes STUN, DTLS and SRTP (RFC 7983). An
+        // application recognized by a magic alone exempts nothing.
         let started = flow.flags & HANDSHAKE_STARTED != 0;
         let one_sided = flow.lanes[0].bytes() == 0 || flow.lanes[1].bytes() == 0;
         let midstream = flow.start == FlowStart::Midstream;
@@ -144,6 +146,9 @@ impl<'a> Context<'a> {
             || (started && one_sided);
         let exempt = match protocol {
             Some(p) if p.has_key_exchange() => kex_explains,
+            // An application named by its magic alone is judged as if it
+            // were not recognized: the magic buys its name in the evidence.
+            Some(p) if p.names_only() => flow.transport == Transport::Tcp && midstream,
             // Picked up mid-stream, a lane may start inside a message.
             Some(_) => flow.transport == Transport::Udp || midstream,
             None => flow.transport == Transport::Tcp && midstream,

@@ -259,7 +259,11 @@ impl Flow {
         let window_left = (cfg.inspect_budget as u64).saturating_sub(offset) as usize;
         let inspected = &payload[..payload.len().min(window_left)];
         match self.transport {
-            Transport::Tcp => self.lanes[i].feed_stream(cfg, inspected, offset, &mut self.notes),
+            Transport::Tcp => {
+                let lane = &mut self.lanes[i];
+                lane.note_flow_protocol(self.notes.get(lane.layer()));
+                lane.feed_stream(cfg, inspected, offset, &mut self.notes)
+            }
             Transport::Udp => self.feed_datagram(cfg, i, payload, inspected, offset),
         }
         if offset + payload.len() as u64 >= cfg.inspect_budget as u64 {
@@ -283,7 +287,8 @@ impl Flow {
     /// UDP: judge one datagram (whole), measure its inspected part unless
     /// its protocol explains it: it matched the flow's protocol, of which
     /// this side has said hello when the protocol has a key exchange
-    /// (framing without a hello stays measured, as a costume would).
+    /// (framing without a hello stays measured, as a costume would), and
+    /// which is more than an application's magic.
     fn feed_datagram(&mut self, cfg: &Config, i: usize, d: &[u8], inspected: &[u8], offset: u64) {
         let known = self.notes.get(0);
         let mut own = self.lanes[i].memory();
@@ -338,11 +343,11 @@ impl Flow {
         quic::observe(d, &mut own.quic);
         own.repeats.count(d);
         lane.set_memory(own);
+        // An application named by its magic alone explains nothing.
         let explains = framed
-            && self
-                .notes
-                .get(0)
-                .is_some_and(|p| !p.has_key_exchange() || lane.facts.has(Facts::HELLO));
+            && self.notes.get(0).is_some_and(|p| {
+                !p.names_only() && (!p.has_key_exchange() || lane.facts.has(Facts::HELLO))
+            });
         lane.take_datagram(cfg, inspected, offset, explains);
         if explains && self.notes.get(0) == Some(Protocol::Dns) {
             // What DNS carries in its names and records is measured on its

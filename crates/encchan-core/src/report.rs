@@ -9,7 +9,7 @@
 //!
 //! | alert | fields |
 //! |---|---|
-//! | `symmetric_only` | the high-entropy direction's statistics (below), `framing_without_handshake` |
+//! | `symmetric_only` | the high-entropy direction's statistics (below), `framing_without_handshake`, and `application` when the flow is an application's own protocol (`raknet`, `tencent_games` …: see [`crate::proto`]) |
 //! | `encrypted_on_plaintext_port` | the statistics when a direction's bytes are high-entropy, `server_port` |
 //! | `tls_unexpected_port`, `ssh_unexpected_port` | `server_port`, `protocol` |
 //! | `handshake_incomplete`, `handshake_malformed` | `protocol`, `direction`, `offset`, `reason`, `elapsed_us` |
@@ -288,6 +288,11 @@ pub fn write_evidence(v: &Verdict, cfg: &Config, alert: Alert, s: &mut dyn Sink)
                 Some("framing_without_handshake"),
                 Value::Bool(e.framing_without_handshake),
             );
+            // The application whose bytes these are, for rules and scripts
+            // that speak of it by name.
+            if let Some(p) = v.protocol.filter(|p| p.is_application()) {
+                s.value(Some("application"), Value::Str(p.name()));
+            }
         }
         Alert::EncryptedOnPlaintextPort => {
             if let Some(d) = e.high_entropy_direction {

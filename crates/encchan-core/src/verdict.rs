@@ -549,7 +549,8 @@ impl Verdict {
 }
 
 /// What [`Verdict::carried_by`] says, from its parts: the innermost
-/// protocol when it is a cleartext one (its walker measured its content),
+/// protocol when it is a cleartext one other than an application (its
+/// walker measured its content),
 /// else the carrier that handed the stream over; nothing once the framing
 /// broke (the bytes after a break are no one's content).
 pub(crate) fn carried_by(
@@ -560,5 +561,9 @@ pub(crate) fn carried_by(
     if broke {
         return None;
     }
-    protocol.filter(|p| !p.has_key_exchange()).or(carrier)
+    // An application's bytes are its own, not content a cleartext
+    // protocol carries.
+    protocol
+        .filter(|p| !p.has_key_exchange() && !p.is_application())
+        .or(carrier)
 }

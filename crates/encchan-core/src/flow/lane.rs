@@ -64,7 +64,8 @@ const INNER: u8 = 8;
 /// The sequential test decided the measured bytes are ciphertext
 /// ([`crate::sequential`]): latched, as the alert it makes final is.
 const CIPHERTEXT: u8 = 16;
-/// The sequential test decided they are not: it asks no more.
+/// The sequential test asks no more: it decided the bytes are not
+/// ciphertext, or they may answer a key exchange the other side opened.
 const CONTENT: u8 = 32;
 
 /// Offsets are kept in 16 bits: inspection ends within the budget (≤ 64
@@ -109,6 +110,8 @@ impl Lane {
                     rtp: proto::rtp::Memory::new(),
                     quic: proto::quic::Memory::new(),
                     openvpn: proto::openvpn::Memory::new(),
+                    dnscrypt: proto::dnscrypt::Memory::new(),
+                    epicgames: proto::epicgames::Memory::new(),
                     repeats: proto::Repeats::new(),
                 })
             } else {
@@ -166,6 +169,16 @@ impl Lane {
             && !matches!(self.stage, Stage::Datagrams(_))
             && !self.facts.has(Facts::HELLO)
             && !Protocol::from_code(self.protocol).is_some_and(|p| p.has_key_exchange())
+    }
+
+    /// The flow's protocol for this direction's current layer is `p` (the
+    /// other side may have named it): bytes that may be a key exchange's
+    /// answer (QUIC's, MTProto's: one hello, and anything back completes
+    /// it) are not asked of the sequential test.
+    pub fn note_flow_protocol(&mut self, p: Option<Protocol>) {
+        if p.is_some_and(|p| p.has_key_exchange()) {
+            self.flags |= CONTENT;
+        }
     }
 
     /// The statistics take `data`; the sequential test looks at every

@@ -1,3 +1,5 @@
+extern crate std;
+
 use super::*;
 use crate::verdict::{Alert, Content, Format, Protocol};
 
@@ -713,6 +715,138 @@ fn fuzz_regression_a_break_stays_when_the_other_side_goes_elsewhere() {
     );
 }
 
+/// `symmetric_only`'s evidence as JSON text.
+fn symmetric_only_evidence(v: &Verdict) -> std::string::String {
+    let mut sink = crate::report::JsonText::new(std::string::String::new());
+    crate::report::write_evidence(v, &Config::default(), Alert::SymmetricOnly, &mut sink);
+    sink.into_inner()
+}
+
+#[test]
+fn an_application_named_by_its_magic_is_still_symmetric_only() {
+    // Tencent's header magic, then ciphertext: named, measured, flagged,
+    // as the same ciphertext is without the magic.
+    let mut c = [0u8; 900];
+    xorshift_fill(21, &mut c[8..]);
+    c[..8].copy_from_slice(&[0x42, 0x15, 0xf7, 0x87, 0x03, 0xe9, 0, 0]);
+    let mut s = [0u8; 1500];
+    xorshift_fill(22, &mut s);
+    for step in [1, 7, 1460] {
+        let v = run_both(&c, &s, step);
+        assert_eq!(v.protocol, Some(Protocol::TencentGames));
+        assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+        assert!(!v.key_exchange_complete);
+        assert_eq!(v.carried_by(Direction::ToClient), None);
+        let e = symmetric_only_evidence(&v);
+        assert!(e.contains("\"application\":\"tencent_games\""), "{e}");
+    }
+    let unnamed = run_both(&c[8..], &s, 1460);
+    assert_eq!(unnamed.protocol, None);
+    assert!(!symmetric_only_evidence(&unnamed).contains("application"));
+}
+
+#[test]
+fn a_udp_application_magic_exempts_nothing() {
+    // A RakNet offline message, then ciphertext datagrams both ways.
+    let mut ocr1 = [0u8; 60];
+    ocr1[0] = 0x05;
+    ocr1[1..17].copy_from_slice(&[
+        0x00, 0xff, 0xff, 0x00, 0xfe, 0xfe, 0xfe, 0xfe, 0xfd, 0xfd, 0xfd, 0xfd, 0x12, 0x34, 0x56,
+        0x78,
+    ]);
+    let mut data = [[0u8; 300]; 6];
+    for (k, d) in data.iter_mut().enumerate() {
+        xorshift_fill(30 + k as u64, d);
+    }
+    let cfg = Config::default();
+    let mut flow = Flow::new(Transport::Udp, 40000, 19132, FlowStart::Observed, 0);
+    flow.feed(&cfg, Direction::ToServer, &ocr1, 1);
+    for (k, d) in data.iter().enumerate() {
+        let dir = [Direction::ToServer, Direction::ToClient][k % 2];
+        flow.feed(&cfg, dir, d, 2 + k as u64);
+    }
+    flow.finish(&cfg, 10);
+    let v = flow.verdict(&cfg);
+    assert_eq!(v.protocol, Some(Protocol::RakNet));
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert!(symmetric_only_evidence(&v).contains("\"application\":\"raknet\""));
+}
+
+#[test]
+fn an_mtproto_init_answered_by_the_server_is_a_key_exchange() {
+    let init = crate::proto::mtproto::tests::init(77, [0xee; 4]);
+    let mut c = [0u8; 1200];
+    c[..64].copy_from_slice(&init);
+    xorshift_fill(23, &mut c[64..]);
+    let mut s = [0u8; 2000];
+    xorshift_fill(24, &mut s);
+    assert_chunking_invariant(&c, &s);
+    let v = run_both(&c, &s, 100);
+    assert_eq!(v.protocol, Some(Protocol::MtProto));
+    assert!(v.alerts.is_empty(), "{v:?}");
+    assert!(v.key_exchange_complete);
+    // Unanswered, the init is a hello that nothing completed.
+    let v = run_both(&c, &[], 100);
+    assert!(v.alerts.contains(Alert::HandshakeIncomplete), "{v:?}");
+    assert!(!v.alerts.contains(Alert::SymmetricOnly));
+}
+
+#[test]
+fn whatsapp_noise_hellos_both_ways_complete_the_exchange() {
+    let (hello, answer) = (
+        crate::proto::whatsapp::tests::client(),
+        crate::proto::whatsapp::tests::server(),
+    );
+    // Each side's hello, then ciphertext frames of 400 bytes.
+    let frames = |seed: u64, out: &mut [u8]| {
+        for (k, f) in out.chunks_mut(403).enumerate() {
+            xorshift_fill(seed + k as u64, f);
+            f[..3].copy_from_slice(&[0, 0x01, 0x90]);
+        }
+    };
+    let mut c = [0u8; 99 + 403 * 4];
+    c[..99].copy_from_slice(&hello);
+    frames(40, &mut c[99..]);
+    let mut s = [0u8; 120 + 403 * 6];
+    s[..120].copy_from_slice(&answer);
+    frames(50, &mut s[120..]);
+    assert_chunking_invariant(&c, &s);
+    let v = run_both(&c, &s, 1460);
+    assert_eq!(v.protocol, Some(Protocol::WhatsApp));
+    assert!(v.alerts.is_empty(), "{v:?}");
+    assert!(v.key_exchange_complete);
+    // The same frames with no hello on the server's side: a hello answered
+    // with something else is no key exchange.
+    let v = run_both(&c, &s[120..], 1460);
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert!(symmetric_only_evidence(&v).contains("\"application\":\"whatsapp\""));
+}
+
+#[test]
+fn a_dht_exchange_is_bittorrent_and_random_bytes_of_its_sizes_are_not() {
+    use crate::proto::dht::tests::{ANSWER, QUERY};
+    let v = run(
+        Transport::Udp,
+        5001,
+        &[(Direction::ToServer, QUERY), (Direction::ToClient, ANSWER)],
+        usize::MAX >> 1,
+    );
+    assert_eq!(v.protocol, Some(Protocol::BitTorrent), "{v:?}");
+    assert!(v.alerts.is_empty(), "{v:?}");
+    // The same sizes of random bytes: what the KRPC parse explained.
+    let (mut q, mut a) = ([0u8; 98], [0u8; 272]);
+    xorshift_fill(61, &mut q);
+    xorshift_fill(62, &mut a);
+    let v = run(
+        Transport::Udp,
+        5001,
+        &[(Direction::ToServer, &q), (Direction::ToClient, &a)],
+        usize::MAX >> 1,
+    );
+    assert_eq!(v.protocol, None, "{v:?}");
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+}
+
 /// A TLS session picked up mid-stream, the server's records first: the side
 /// on port 443 is the server, so no `tls_unexpected_port` on the client's
 /// ephemeral port; the host's directions still land on the right sides.
@@ -907,4 +1041,28 @@ fn midstream_and_hello_flows_are_not_decided_early() {
     let mut flow = Flow::new(Transport::Udp, 40000, 4444, FlowStart::Observed, 0);
     flow.feed(&cfg, Direction::ToServer, &packet, 1);
     assert!(flow.verdict(&cfg).publish().is_empty());
+}
+
+#[test]
+fn a_nano_node_handshake_is_nano_and_random_bytes_of_its_sizes_are_not() {
+    use crate::proto::framed::nano_handshake::{CLIENT, SERVER};
+    assert_chunking_invariant(&CLIENT, &SERVER);
+    let v = run_both(&CLIENT, &SERVER, 1460);
+    assert_eq!(v.protocol, Some(Protocol::Nano), "{v:?}");
+    assert!(v.alerts.is_empty(), "{v:?}");
+    // The same sizes of random bytes: what the framing explained.
+    let (mut c, mut s) = ([0u8; 40], [0u8; 200]);
+    xorshift_fill(71, &mut c);
+    xorshift_fill(72, &mut s);
+    let v = run_both(&c, &s, 1460);
+    assert_eq!(v.protocol, None, "{v:?}");
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    // Ciphertext after the handshake breaks the framing (no message type
+    // read here starts it) and is measured.
+    let mut after = [0u8; 200 + 1200];
+    after[..200].copy_from_slice(&SERVER);
+    xorshift_fill(73, &mut after[200..]);
+    after[200] = b'R';
+    let v = run_both(&CLIENT, &after, 1460);
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
 }

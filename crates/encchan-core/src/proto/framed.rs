@@ -2,7 +2,8 @@
 //! whose payloads are partly ciphertext or compressed (Kerberos tickets,
 //! sealed LDAP, SMB3 transforms, Zabbix compression) or that upgrade to TLS
 //! mid-stream (LDAP, PostgreSQL, MySQL, RDP); DNS over TCP; BitTorrent's
-//! peer wire. Their messages are the carrier's own: explained.
+//! peer wire; Nano's node protocol. Their messages are the carrier's own:
+//! explained.
 //!
 //! One walker serves them all ([`FrameWalker`]): at each message boundary it
 //! reads the header byte by byte and asks the protocol's [`check`] whether
@@ -83,6 +84,7 @@ fn opens(p: &[u8], protocol: Protocol) -> bool {
         Protocol::Zabbix => p.starts_with(b"ZBXD") && p.get(4).is_some_and(|f| f & 0xf8 == 0),
         Protocol::Dns => dns_over_tcp(p),
         Protocol::BitTorrent => p.starts_with(b"\x13BitTorrent protocol"),
+        Protocol::Nano => matches!(nano(p), Frame::Len(_)),
         _ => false,
     }
 }
@@ -226,6 +228,7 @@ fn check(protocol: Protocol, h: &[u8], state: &mut u8) -> Frame {
         Protocol::Zabbix => zabbix(h),
         Protocol::Dns => dns(h),
         Protocol::BitTorrent => bittorrent(h, state),
+        Protocol::Nano => nano(h),
         _ => Frame::Bad,
     }
 }
@@ -467,6 +470,58 @@ fn bittorrent(h: &[u8], state: &mut u8) -> Frame {
     }
 }
 
+/// Nano's node protocol (TCP 7075; the message layouts of the Nano node's
+/// documentation): an 8-byte header (`R`, the network `A` dev, `B` beta,
+/// `C` live or `X` test, the highest, used and lowest protocol versions, a
+/// message type, 16-bit little-endian extensions) and a body whose length
+/// the type and extensions give. A cleartext protocol: its bodies are
+/// hashes, public keys, signatures and cookies, high in entropy and no
+/// ciphertext. Read here are the messages whose length the header alone
+/// gives: `node_id_handshake` (a 32-byte cookie if bit 0, a response if
+/// bit 1: the node's key and a signature, 96 bytes, or with bit 2 also a
+/// salt and the genesis hash, 160), `keepalive` (8 peers of 18 bytes),
+/// `telemetry_req` (no body) and `telemetry_ack` (the size in bits 0-9).
+/// Any other type breaks the framing: what follows is measured.
+///
+/// Random bytes pass a header with probability 2⁻⁸ (`R`) · 2⁻⁶ (the
+/// network) · (48/256)³ (versions `10`-`3f`) · 1/6 (in order) · 4/256 (the
+/// type), and then the extensions' unused bits must be clear: < 2⁻³⁰.
+fn nano(h: &[u8]) -> Frame {
+    let version = |b: u8| (0x10..=0x3f).contains(&b);
+    for (k, &b) in h.iter().enumerate().take(6) {
+        let ok = match k {
+            0 => b == b'R',
+            1 => matches!(b, b'A' | b'B' | b'C' | b'X'),
+            2 => version(b),
+            3 => version(b) && b <= h[2],
+            4 => version(b) && b <= h[3],
+            _ => matches!(b, 0x02 | 0x0a | 0x0c | 0x0d),
+        };
+        if !ok {
+            return Frame::Bad;
+        }
+    }
+    let Some(ext) = h.get(6..8).map(|e| u16::from_le_bytes([e[0], e[1]])) else {
+        return Frame::More;
+    };
+    let body = match h[5] {
+        0x02 if ext == 0 => 144,
+        0x0a if ext & !7 == 0 && ext & 3 != 0 => {
+            let query = if ext & 1 != 0 { 32 } else { 0 };
+            let response = match (ext & 2 != 0, ext & 4 != 0) {
+                (false, _) => 0,
+                (true, false) => 96,
+                (true, true) => 160,
+            };
+            query + response
+        }
+        0x0c if ext == 0 => 0,
+        0x0d if ext & !0x3ff == 0 => u32::from(ext),
+        _ => return Frame::Bad,
+    };
+    Frame::Len(8 + body)
+}
+
 fn more_if(ok: bool) -> Frame {
     if ok {
         Frame::More
@@ -562,6 +617,34 @@ impl Walk for FrameWalker {
     }
 }
 
+/// Nano's node handshake from nDPI's nano.pcapng (TCP 7075): the client's
+/// query (a cookie), the server's query and v2 response (cookie, node key,
+/// salt, genesis hash, signature).
+#[cfg(test)]
+pub(crate) mod nano_handshake {
+    pub(crate) const CLIENT: [u8; 40] = [
+        0x52, 0x43, 0x14, 0x14, 0x12, 0x0a, 0x05, 0x00, 0xf0, 0x26, 0x9f, 0x5e, 0x01, 0x10, 0xda,
+        0x0f, 0xfa, 0x6f, 0xb7, 0x0e, 0x5c, 0x70, 0xc4, 0x6e, 0xc3, 0xbd, 0x3d, 0xe3, 0x7c, 0xc6,
+        0x6a, 0xc1, 0x39, 0x5f, 0xdd, 0xe1, 0x01, 0xf3, 0x55, 0x44,
+    ];
+    pub(crate) const SERVER: [u8; 200] = [
+        0x52, 0x43, 0x14, 0x14, 0x12, 0x0a, 0x07, 0x00, 0xd7, 0x3f, 0xab, 0x56, 0x64, 0xf5, 0xce,
+        0x71, 0x16, 0x5f, 0x19, 0x70, 0x8a, 0xaa, 0x74, 0xce, 0x95, 0x4c, 0xc0, 0x5c, 0xb5, 0xbc,
+        0x0a, 0x47, 0xbd, 0x71, 0xd3, 0x31, 0x56, 0xb0, 0xc4, 0x96, 0x6e, 0x04, 0x8d, 0x22, 0x75,
+        0x2f, 0xcd, 0x94, 0x7d, 0x0d, 0xeb, 0x11, 0x7b, 0xed, 0x5b, 0xbd, 0x6a, 0xfe, 0x74, 0x3e,
+        0x80, 0x9e, 0x6a, 0xd6, 0xdf, 0x1e, 0x70, 0xa8, 0x77, 0x89, 0xf6, 0x07, 0xfa, 0xe1, 0x79,
+        0x11, 0x66, 0x21, 0x36, 0xdc, 0xe0, 0x8c, 0x0a, 0x39, 0x65, 0x65, 0x03, 0xb0, 0x0c, 0x71,
+        0x8b, 0x38, 0xe2, 0x7d, 0xe2, 0x63, 0xa3, 0xb3, 0xb6, 0xac, 0x66, 0x5f, 0x57, 0xdd, 0x99,
+        0x1c, 0xf1, 0x90, 0x09, 0x4c, 0x00, 0xf0, 0xb6, 0x8e, 0x2e, 0x5f, 0x75, 0xf6, 0xbe, 0xe9,
+        0x5a, 0x2e, 0x0b, 0xd9, 0x3c, 0xea, 0xa4, 0xa6, 0x73, 0x4d, 0xb9, 0xf1, 0x9b, 0x72, 0x89,
+        0x48, 0xd8, 0xa5, 0x15, 0x75, 0x31, 0x74, 0x09, 0xfb, 0x13, 0xd3, 0x0b, 0xd0, 0x05, 0x30,
+        0x16, 0xef, 0xde, 0x5d, 0x9d, 0xfd, 0x8b, 0x78, 0xdc, 0xee, 0xa7, 0xe0, 0x9b, 0xec, 0xcc,
+        0xf7, 0x8c, 0x35, 0x11, 0xe7, 0x33, 0x4e, 0xd7, 0x69, 0xee, 0xf8, 0x26, 0xe7, 0xcf, 0xa3,
+        0x24, 0x63, 0x9e, 0x6c, 0x8f, 0x14, 0x1f, 0xb0, 0x65, 0xb1, 0xd4, 0x3a, 0xe7, 0xd9, 0xea,
+        0x4f, 0xf9, 0x92, 0xfa, 0x03,
+    ];
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::Next;
@@ -579,6 +662,33 @@ mod tests {
         assert!(gtp_u(&d[..937]).is_none());
         d[0] = 0x50; // version 2: GTP-C, not the user plane
         assert!(gtp_u(&d).is_none());
+    }
+
+    #[test]
+    fn nano_messages_by_their_headers() {
+        use super::nano_handshake::{CLIENT, SERVER};
+        assert!(opens(&CLIENT, Protocol::Nano));
+        assert!(opens(&SERVER, Protocol::Nano));
+        assert_eq!(nano(&CLIENT), Frame::Len(40));
+        assert_eq!(nano(&SERVER), Frame::Len(200));
+        // A v1 response (no salt, no genesis hash), a keepalive, a
+        // telemetry request.
+        assert_eq!(nano(b"RC\x14\x14\x12\x0a\x03\x00"), Frame::Len(8 + 32 + 96));
+        assert_eq!(nano(b"RC\x14\x14\x12\x02\x00\x00"), Frame::Len(152));
+        assert_eq!(nano(b"RC\x14\x14\x12\x0c\x00\x00"), Frame::Len(8));
+        // Incomplete headers wait; versions out of order, an unknown
+        // network, a handshake with neither query nor response, unused
+        // extension bits, types not read here: not Nano.
+        assert_eq!(nano(b"RC\x14"), Frame::More);
+        for bad in [
+            &b"RC\x12\x14\x12\x0a\x05\x00"[..],
+            b"RZ\x14\x14\x12\x0a\x05\x00",
+            b"RC\x14\x14\x12\x0a\x04\x00",
+            b"RC\x14\x14\x12\x0a\x05\x01",
+            b"RC\x14\x14\x12\x03\x00\x06",
+        ] {
+            assert_eq!(nano(bad), Frame::Bad, "{bad:x?}");
+        }
     }
 
     #[test]

@@ -33,21 +33,53 @@
 //! memory across datagrams ([`DatagramMemory`]).
 //!
 //! Recognizers never allocate and never look at the port.
+//!
+//! # Applications
+//!
+//! Some rows are *applications*: a program's own protocol, recognized by a
+//! handshake or a magic of its own (AliCloud's agent, Spotify's access
+//! point, WhatsApp, MTProto, DNSCrypt, RakNet …). Their names go into
+//! `symmetric_only`'s evidence (`application`), so that rules and scripts
+//! can speak of them by name. What a name buys depends on what the bytes
+//! show:
+//!
+//! * an application whose handshake carries a key exchange (a public key, a
+//!   key wrapped for the server, answered by the other side) is a
+//!   key-exchange protocol like TLS: its hello on both sides explains the
+//!   ciphertext, and `key_exchange_complete` says so;
+//! * an application recognized by a fixed magic alone shows no key
+//!   exchange: naming it explains nothing. What it carries is measured as
+//!   if it were not recognized, and no exemption follows, so a magic copied
+//!   onto C2 buys only the name in the evidence.
 
+pub(crate) mod alicloud;
+pub(crate) mod app;
+pub(crate) mod codm;
+pub(crate) mod dht;
 pub(crate) mod dns;
+pub(crate) mod dnscrypt;
 pub(crate) mod dtls;
+pub(crate) mod epicgames;
 pub(crate) mod framed;
+pub(crate) mod hpvirtgrp;
 pub(crate) mod http;
 pub(crate) mod ike;
+pub(crate) mod imo;
 pub(crate) mod lines;
+pub(crate) mod mtproto;
 pub(crate) mod openvpn;
 pub(crate) mod quic;
+pub(crate) mod raknet;
 pub(crate) mod rtp;
 pub(crate) mod socks;
+pub(crate) mod spotify;
 pub(crate) mod ssh;
 pub(crate) mod stun;
+pub(crate) mod tencent;
 pub mod tls;
 pub(crate) mod websocket;
+pub(crate) mod whatsapp;
+pub(crate) mod wildrift;
 pub(crate) mod wireguard;
 
 use crate::codes::code_enum;
@@ -278,6 +310,7 @@ walkers! {
     Frames(framed::FrameWalker),
     WebSocket(websocket::WebSocketWalker),
     Socks(socks::SocksWalker),
+    App(app::AppWalker),
 }
 
 impl Walker {
@@ -485,6 +518,8 @@ pub(crate) struct DatagramMemory {
     pub rtp: rtp::Memory,
     pub quic: quic::Memory,
     pub openvpn: openvpn::Memory,
+    pub dnscrypt: dnscrypt::Memory,
+    pub epicgames: epicgames::Memory,
     pub repeats: Repeats,
 }
 const _: () = assert!(core::mem::size_of::<DatagramMemory>() <= SNIFF);
@@ -493,7 +528,11 @@ impl DatagramMemory {
     /// This direction holds a datagram that may open `protocol` (see
     /// [`Judgement::Held`]).
     pub fn held(&self, protocol: Protocol) -> bool {
-        protocol == Protocol::OpenVpn && self.openvpn.candidate()
+        match protocol {
+            Protocol::OpenVpn => self.openvpn.candidate(),
+            Protocol::DnsCrypt => self.dnscrypt.candidate(),
+            _ => false,
+        }
     }
 }
 
@@ -557,6 +596,10 @@ fn signature(d: &[u8]) -> u8 {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Row {
     pub protocol: Protocol,
+    /// An application's own protocol (see the module docs): its name goes
+    /// into `symmetric_only`'s evidence; without a key exchange, naming it
+    /// explains nothing.
+    pub application: bool,
     /// The protocol performs a key exchange the engine can observe: its
     /// framing explains ciphertext only once this side said hello.
     pub key_exchange: bool,
@@ -573,6 +616,7 @@ macro_rules! protocol_table {
     ($(
         $(#[$m:meta])*
         $variant:ident = $code:literal => $name:literal {
+            $(application: $app:literal,)?
             key_exchange: $kex:expr,
             expected_on: $ports:expr,
             stream: $stream:expr,
@@ -593,6 +637,7 @@ macro_rules! protocol_table {
         pub(crate) static TABLE: [Row; Protocol::ALL.len()] = [
             $( Row {
                 protocol: Protocol::$variant,
+                application: false $(|| $app)?,
                 key_exchange: $kex,
                 expected_on: $ports,
                 stream: $stream,
@@ -603,6 +648,14 @@ macro_rules! protocol_table {
 }
 
 protocol_table! {
+    /// DNSCrypt v2 over UDP: a client's query remembered, confirmed by the
+    /// resolver's answer that echoes its nonce. First: its recognizer only
+    /// remembers the client's first datagram, which any row may claim.
+    DnsCrypt = 32 => "dnscrypt" {
+        application: true,
+        key_exchange: true, expected_on: None,
+        stream: None, datagram: Some(dnscrypt::recognize),
+    }
     /// OpenVPN in TLS mode (UDP, or TCP with its length prefix).
     OpenVpn = 7 => "openvpn" {
         key_exchange: true, expected_on: None,
@@ -707,10 +760,17 @@ protocol_table! {
         key_exchange: false, expected_on: None,
         stream: Some(|w, c| lines::probe(w, c, Protocol::Imap)), datagram: None,
     }
-    /// BitTorrent peer wire.
+    /// BitTorrent peer wire, and its DHT's KRPC datagrams.
     BitTorrent = 18 => "bittorrent" {
         key_exchange: false, expected_on: None,
-        stream: Some(|w, c| framed::probe(w, c, Protocol::BitTorrent)), datagram: None,
+        stream: Some(|w, c| framed::probe(w, c, Protocol::BitTorrent)),
+        datagram: Some(|d, _| Judgement::of(dht::classify(d))),
+    }
+    /// Nano's node protocol: cleartext messages of hashes, keys and
+    /// signatures, framed by their 8-byte headers.
+    Nano = 40 => "nano" {
+        key_exchange: false, expected_on: None,
+        stream: Some(|w, c| framed::probe(w, c, Protocol::Nano)), datagram: None,
     }
     /// SMB over NetBIOS session service or direct TCP.
     Smb = 21 => "smb" {
@@ -754,12 +814,89 @@ protocol_table! {
         key_exchange: false, expected_on: None,
         stream: None, datagram: None,
     }
+    /// AliCloud's agent protocol (`ce fa be ba` frames), whose first frames
+    /// wrap a session key for the server and answer it.
+    AliCloud = 30 => "alicloud" {
+        application: true,
+        key_exchange: true, expected_on: None,
+        stream: Some(alicloud::probe), datagram: None,
+    }
+    /// What nDPI calls HP Virtual Machine Group Management: fixed-size
+    /// first messages, a 128-byte key block answered by the server.
+    HpVirtGrp = 31 => "hp_virtgrp" {
+        application: true,
+        key_exchange: true, expected_on: None,
+        stream: Some(hpvirtgrp::probe), datagram: None,
+    }
+    /// Spotify's access-point protocol: a Diffie-Hellman hello each way,
+    /// then Shannon-encrypted packets.
+    Spotify = 33 => "spotify" {
+        application: true,
+        key_exchange: true, expected_on: None,
+        stream: Some(spotify::probe), datagram: None,
+    }
+    /// WhatsApp's Noise handshake (after its `ED`/`WA` prologue).
+    WhatsApp = 34 => "whatsapp" {
+        application: true,
+        key_exchange: true, expected_on: None,
+        stream: Some(whatsapp::probe), datagram: None,
+    }
+    /// Tencent games: a header magic (named only), or length-framed zlib
+    /// messages (compressed content).
+    TencentGames = 38 => "tencent_games" {
+        application: true,
+        key_exchange: false, expected_on: None,
+        stream: Some(tencent::probe), datagram: None,
+    }
+    /// RakNet offline messages (its 16-byte magic): named only.
+    RakNet = 36 => "raknet" {
+        application: true,
+        key_exchange: false, expected_on: None,
+        stream: None, datagram: Some(|d, _| Judgement::of(raknet::classify(d))),
+    }
+    /// League of Legends: Wild Rift's fixed-size first datagrams: named only.
+    LolWildRift = 37 => "lol_wild_rift" {
+        application: true,
+        key_exchange: false, expected_on: None,
+        stream: None, datagram: Some(|d, _| Judgement::of(wildrift::classify(d))),
+    }
+    /// Call of Duty: Mobile's game state (its loadout names in the clear):
+    /// named only.
+    CodMobile = 39 => "cod_mobile" {
+        application: true,
+        key_exchange: false, expected_on: None,
+        stream: None, datagram: Some(|d, _| Judgement::of(codm::classify(d))),
+    }
+    /// imo.im's calls: its server's keepalive, its client's media header:
+    /// named only.
+    Imo = 41 => "imo" {
+        application: true,
+        key_exchange: false, expected_on: None,
+        stream: None, datagram: Some(|d, _| Judgement::of(imo::classify(d))),
+    }
+    /// Telegram's MTProto obfuscated transport: a 64-byte init carrying its
+    /// own AES-256-CTR key. Last among the stream probes: it decrypts a
+    /// block of any window nothing else claimed.
+    MtProto = 35 => "mtproto" {
+        application: true,
+        key_exchange: true, expected_on: None,
+        stream: Some(mtproto::probe), datagram: None,
+    }
     /// RTP/RTCP media (SRTP keys come from elsewhere: DTLS-SRTP or
     /// signaling). RTP itself needs two datagrams ([`rtp::observe`]); RTCP
     /// compound packets are recognized alone.
     Rtp = 14 => "rtp" {
         key_exchange: false, expected_on: None,
         stream: None, datagram: Some(|d, _| Judgement::of(rtp::rtcp(d))),
+    }
+    /// Unreal Engine's handshake (Epic Games' servers): a request
+    /// remembered, its word echoed by the answer: named only.
+    /// Last: any protocol whose first datagram has a run of zeros comes
+    /// before it.
+    EpicGames = 42 => "epicgames" {
+        application: true,
+        key_exchange: false, expected_on: None,
+        stream: None, datagram: Some(epicgames::recognize),
     }
 }
 
@@ -785,6 +922,18 @@ impl Protocol {
     /// Whether this protocol performs a key exchange the engine can observe.
     pub fn has_key_exchange(self) -> bool {
         self.row().key_exchange
+    }
+
+    /// Whether this is an application's own protocol (see the module docs),
+    /// which `symmetric_only`'s evidence names.
+    pub fn is_application(self) -> bool {
+        self.row().application
+    }
+
+    /// An application recognized by its magic alone: naming it explains
+    /// nothing (what it carries is measured, no exemption follows).
+    pub(crate) fn names_only(self) -> bool {
+        self.row().application && !self.row().key_exchange
     }
 
     /// The port profile where this protocol is expected, if it has one.
