@@ -10,7 +10,8 @@
 # installs when missing; the QUIC scenarios also need aioquic (Python), which
 # it installs in a virtual environment of its own (requirements-record.txt).
 # Everything talks to 127.0.0.1 only (the tunnels carry traffic between two
-# network namespaces of this machine). Re-running regenerates every capture;
+# network namespaces of this machine; the LAN-discovery broadcast goes over
+# a veth link between them). Re-running regenerates every capture;
 # random keys and payloads make the bytes differ from run to run, not the
 # labels.
 #
@@ -37,7 +38,7 @@ trap cleanup EXIT
 need=(tcpdump openssl openssh-server openssh-client python3-cryptography socat netcat-openbsd curl
       zstd xz-utils shadowsocks-libev ccrypt gnupg dnsutils
       dnsmasq tinyproxy microsocks python3-websockets python3-dnslib imagemagick zip lz4 dpkg-dev
-      iproute2 quicktun openvpn wireguard-tools wireguard-go python3-venv)
+      iproute2 quicktun openvpn wireguard-tools wireguard-go python3-venv toxic bsdutils)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -572,6 +573,40 @@ wireguard_go() {
     label "wireguard_51822.pcap,udp,51822,benign_vpn,wireguard,,wireguard-go + wg on port 51822 between two network namespaces: nc and curl through it"
 }
 
+# --- LAN discovery broadcast --------------------------------------------------
+# Toxic (a Tox client; toxcore's LAN discovery) announces itself every 10
+# seconds to 255.255.255.255 on UDP 33445 and a sliding range of 10 more
+# ports: 33 bytes, a packet kind byte and its DHT public key. It runs in
+# namespace encchan-a, on a veth link to encchan-b (192.168.77.1 and .2, a
+# default route through the link as a LAN host has one); the capture is
+# taken on encchan-b's end of the link. No DHT nodes are given (-n
+# /dev/null): nothing but the announcements leaves. Toxic needs a terminal
+# (script gives it one) and asks once whether to encrypt its new profile.
+tox_lan_discovery() {
+    local name=tox_lan_discovery
+    netns_up
+    ip link add encchan-veth-a type veth peer name encchan-veth-b
+    ip link set encchan-veth-a netns encchan-a
+    ip link set encchan-veth-b netns encchan-b
+    ip -n encchan-a addr add 192.168.77.1/24 dev encchan-veth-a
+    ip -n encchan-a link set encchan-veth-a up
+    ip -n encchan-a route add default dev encchan-veth-a
+    ip -n encchan-b addr add 192.168.77.2/24 dev encchan-veth-b
+    ip -n encchan-b link set encchan-veth-b up
+    mkdir -p "$work/tox"
+    ip netns exec encchan-b tcpdump -i encchan-veth-b -U -s 0 -w "$out/$name.pcap" udp >/dev/null 2>&1 &
+    local tp=$!
+    sleep 1
+    (printf 'n\n'; sleep 15) | ip netns exec encchan-a env HOME="$work/tox" TERM=xterm timeout 13 \
+        script -qfc "toxic -4 -d -f '$work/tox/profile.tox' -n /dev/null" /dev/null >/dev/null 2>&1 || true
+    sleep 1
+    kill -INT "$tp"
+    wait "$tp" 2>/dev/null || true
+    netns_down
+    echo "recorded $name: $(stat -c %s "$out/$name.pcap") bytes"
+    label "tox_lan_discovery.pcap,udp,33445,benign_broadcast,,,Toxic (toxcore LAN discovery): 33-byte announcements carrying its DHT public key to 255.255.255.255 over a veth link"
+}
+
 # --- carriers: encrypted C2 inside cleartext carriers (labels-carriers.csv) --
 # An AES-GCM C2 over HTTP on port 80: the client beacons ciphertext bodies,
 # the server answers with ciphertext. Modes: keepalive (8 POSTs on one
@@ -945,7 +980,7 @@ EOF
 
 all=(tls13 tls12 curl_https ssh http dns smtp gzip_nc zstd_nc xz_nc png openssl_enc rc4 beacon_tcp shadowsocks
      ccrypt_nc gpg_socat tls_odd_port tls_rsa tls_incomplete quic443 quic_odd_port quicktun_nacltai quicktun_nacl0
-     openvpn_static wireguard_go)
+     openvpn_static wireguard_go tox_lan_discovery)
 gzip_nc() { compressed gzip_nc 9001 gzip -c; }
 zstd_nc() { compressed zstd_nc 9002 zstd -c -q; }
 xz_nc() { compressed xz_nc 9003 xz -c; }
