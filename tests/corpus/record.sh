@@ -5,10 +5,15 @@
 # and CONNECT proxies, DNS, and their benign look-alikes) are labeled in
 # labels-carriers.csv instead.
 #
-# Needs root (tcpdump on lo, binding ports 22/25/53/80/443) and Debian's
-# packages, which it installs when missing. Everything talks to 127.0.0.1
-# only. Re-running regenerates every capture; random keys and payloads make
-# the bytes differ from run to run, not the labels.
+# Needs root (tcpdump on lo, binding ports 22/25/53/80/443, TUN devices and
+# network namespaces for the UDP tunnels) and Debian's packages, which it
+# installs when missing; the QUIC scenarios also need aioquic (Python), which
+# it installs in a virtual environment of its own (requirements-record.txt).
+# Everything talks to 127.0.0.1 only (the tunnels carry traffic between two
+# network namespaces of this machine; the LAN-discovery broadcast goes over
+# a veth link between them). Re-running regenerates every capture;
+# random keys and payloads make the bytes differ from run to run, not the
+# labels.
 #
 #   sudo bash tests/corpus/record.sh            # all scenarios
 #   sudo bash tests/corpus/record.sh tls13 ssh  # some
@@ -25,19 +30,33 @@ pids=()
 cleanup() {
     for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done
     pkill -f "$work" 2>/dev/null || true
+    if declare -F netns_down >/dev/null; then netns_down; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
 
 need=(tcpdump openssl openssh-server openssh-client python3-cryptography socat netcat-openbsd curl
       zstd xz-utils shadowsocks-libev ccrypt gnupg dnsutils
-      dnsmasq tinyproxy microsocks python3-websockets python3-dnslib imagemagick zip lz4 dpkg-dev)
+      dnsmasq tinyproxy microsocks python3-websockets python3-dnslib imagemagick zip lz4 dpkg-dev
+      iproute2 quicktun openvpn wireguard-tools wireguard-go python3-venv toxic bsdutils)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# aioquic for the QUIC scenarios: a virtual environment of Debian's python3,
+# kept between runs (ENCCHAN_RECORD_VENV), with the versions pinned in
+# requirements-record.txt.
+venv="${ENCCHAN_RECORD_VENV:-/var/tmp/encchan-record-venv}"
+quic_py="$venv/bin/python"
+quic_env() {
+    if ! "$quic_py" -c 'import aioquic' 2>/dev/null; then
+        "$py" -m venv "$venv"
+        "$venv/bin/pip" install -q -r "$here/requirements-record.txt"
+    fi
+}
 
 # Material shared by the scenarios: a text file, a certificate, keys.
 seq 1 900 | sed 's/^/line of an ordinary text file number /' > "$work/text.txt"
@@ -344,6 +363,248 @@ tls_incomplete() {
     capture tls_incomplete "tcp port 4450" bash -c \
         "timeout 2 openssl s_client -connect 127.0.0.1:4450 </dev/null >/dev/null 2>&1 || true"
     label "tls_incomplete.pcap,tcp,4450,tls_anomaly,tls,handshake_incomplete,openssl s_client to a listener that never answers"
+}
+
+# --- QUIC (aioquic) -----------------------------------------------------------
+# An HTTP/3 server and client written with aioquic's asyncio API: the client
+# makes two GET requests of a text file on one QUIC v1 connection (a padded
+# 1200-byte client Initial, TLS 1.3 inside, ALPN h3).
+quic_script() {
+    quic_env
+    mkdir -p "$work/www"
+    cp "$work/small.txt" "$work/www/index.txt"
+    cat > "$work/h3.py" <<'EOF'
+import asyncio, ssl, sys
+from aioquic.asyncio import connect, serve
+from aioquic.asyncio.protocol import QuicConnectionProtocol
+from aioquic.h3.connection import H3_ALPN, H3Connection
+from aioquic.h3.events import DataReceived, HeadersReceived
+from aioquic.quic.configuration import QuicConfiguration
+role, port = sys.argv[1], int(sys.argv[2])
+class Server(QuicConnectionProtocol):
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        self.h3 = H3Connection(self._quic)
+    def quic_event_received(self, event):
+        for e in self.h3.handle_event(event):
+            if isinstance(e, HeadersReceived) and e.stream_ended:
+                path = dict(e.headers)[b":path"].decode().lstrip("/")
+                data = open(sys.argv[5] + "/" + path, "rb").read()
+                self.h3.send_headers(e.stream_id, [(b":status", b"200"), (b"content-type", b"text/plain"),
+                                                   (b"content-length", str(len(data)).encode())])
+                self.h3.send_data(e.stream_id, data, end_stream=True)
+        self.transmit()
+class Client(QuicConnectionProtocol):
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        self.h3, self.waiting, self.got = H3Connection(self._quic), {}, {}
+    async def get(self, path):
+        sid = self._quic.get_next_available_stream_id()
+        self.h3.send_headers(sid, [(b":method", b"GET"), (b":scheme", b"https"), (b":authority", b"corpus.test"),
+                                   (b":path", path.encode()), (b"user-agent", b"aioquic")], end_stream=True)
+        self.waiting[sid], self.got[sid] = asyncio.get_running_loop().create_future(), b""
+        self.transmit()
+        return await self.waiting[sid]
+    def quic_event_received(self, event):
+        for e in self.h3.handle_event(event):
+            if isinstance(e, DataReceived):
+                self.got[e.stream_id] += e.data
+            if isinstance(e, (DataReceived, HeadersReceived)) and e.stream_ended:
+                self.waiting.pop(e.stream_id).set_result(self.got.pop(e.stream_id))
+async def main():
+    if role == "server":
+        cfg = QuicConfiguration(is_client=False, alpn_protocols=H3_ALPN)
+        cfg.load_cert_chain(sys.argv[3], sys.argv[4])
+        await serve("127.0.0.1", port, configuration=cfg, create_protocol=Server)
+        await asyncio.Future()
+    cfg = QuicConfiguration(is_client=True, alpn_protocols=H3_ALPN, verify_mode=ssl.CERT_NONE,
+                            server_name="corpus.test")
+    async with connect("127.0.0.1", port, configuration=cfg, create_protocol=Client) as c:
+        for path in sys.argv[3:]:
+            assert len(await c.get(path)) > 0
+            await asyncio.sleep(0.2)
+asyncio.run(main())
+EOF
+}
+
+quic_h3() { # name port
+    quic_script
+    start "$quic_py" "$work/h3.py" server "$2" "$work/cert.pem" "$work/key.pem" "$work/www"
+    wait_port udp "$2"
+    capture "$1" "udp port $2" "$quic_py" "$work/h3.py" client "$2" /index.txt /index.txt
+}
+
+quic443() {
+    quic_h3 quic_aioquic_443 443
+    label "quic_aioquic_443.pcap,udp,443,benign_tls,quic,,aioquic HTTP/3 server and client (QUIC v1; two GETs)"
+}
+
+quic_odd_port() {
+    quic_h3 quic_aioquic_4470 4470
+    label "quic_aioquic_4470.pcap,udp,4470,tls_anomaly,quic,tls_unexpected_port,aioquic HTTP/3 server and client (QUIC v1) on an unprofiled port"
+}
+
+# --- UDP tunnels ----------------------------------------------------------------
+# Both ends of a tunnel run here and talk UDP over 127.0.0.1; each end's TUN
+# device is moved into a network namespace of its own (encchan-a with
+# 10.73.0.1, encchan-b with 10.73.0.2), so what crosses the tunnel is traffic
+# between the two namespaces, and all of it stays on this machine. End a
+# (client) sends first: the capture's flow goes to end b's port.
+netns=(encchan-a encchan-b)
+netns_down() {
+    local n
+    for n in "${netns[@]}"; do ip netns del "$n" 2>/dev/null || true; done
+}
+
+netns_up() {
+    local n
+    netns_down
+    for n in "${netns[@]}"; do
+        ip netns add "$n"
+        ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+        ip -n "$n" link set lo up
+    done
+}
+
+tun_into() { # device namespace address: moves a tunnel end's device into its namespace
+    for _ in $(seq 1 50); do
+        ip link show "$1" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    ip link set "$1" netns "$2"
+    ip -n "$2" addr add "$3/24" dev "$1"
+    ip -n "$2" link set "$1" up
+}
+
+wait_port_b() { # tcp port in namespace encchan-b
+    for _ in $(seq 1 50); do
+        if ip netns exec encchan-b ss -ltn | grep -q "10.73.0.2:$1 "; then return 0; fi
+        sleep 0.1
+    done
+    echo "port tcp/$1 never opened in encchan-b" >&2
+    return 1
+}
+
+# What crosses every tunnel, from a to b: a text file over TCP (nc) and an
+# HTTP download (curl from python http.server).
+tunnel_servers() {
+    mkdir -p "$work/www"
+    cp "$work/text.txt" "$work/www/page.txt"
+    start ip netns exec encchan-b bash -c "nc -l 10.73.0.2 7000 > /dev/null"
+    start ip netns exec encchan-b "$py" -m http.server 8000 --bind 10.73.0.2 --directory "$work/www"
+    wait_port_b 7000
+    wait_port_b 8000
+}
+
+tunnel_traffic() {
+    ip netns exec encchan-a nc -N 10.73.0.2 7000 < "$work/small.txt"
+    ip netns exec encchan-a curl -s -o /dev/null http://10.73.0.2:8000/page.txt
+}
+
+tunnel_capture() { # name port: records the tunnel traffic, then takes the namespaces down
+    tunnel_servers
+    capture "$1" "udp port $2" tunnel_traffic
+    netns_down
+}
+
+# QuickTun (NaCl, static keys, no handshake): nacltai (the default,
+# Curve25519 + XSalsa20-Poly1305 with a TAI64 timestamp nonce) and nacl0
+# (the same box with a nonce of zero). Its raw protocol encrypts nothing.
+quicktun_pair() { # name protocol
+    local ka kb
+    ka="$(keypair 2>/dev/null)"
+    kb="$(keypair 2>/dev/null)"
+    netns_up
+    start env IFACE=qt-a IF_QT_PROTOCOL="$2" IF_QT_TUN_MODE=1 IF_QT_LOCAL_ADDRESS=127.0.0.1 IF_QT_LOCAL_PORT=2999 \
+        IF_QT_REMOTE_ADDRESS=127.0.0.1 IF_QT_REMOTE_PORT=2998 IF_QT_TIME_WINDOW=5 \
+        IF_QT_PRIVATE_KEY="$(awk '/SECRET/ {print $2}' <<<"$ka")" IF_QT_PUBLIC_KEY="$(awk '/PUBLIC/ {print $2}' <<<"$kb")" \
+        quicktun
+    start env IFACE=qt-b IF_QT_PROTOCOL="$2" IF_QT_TUN_MODE=1 IF_QT_LOCAL_ADDRESS=127.0.0.1 IF_QT_LOCAL_PORT=2998 \
+        IF_QT_REMOTE_ADDRESS=127.0.0.1 IF_QT_REMOTE_PORT=2999 IF_QT_TIME_WINDOW=5 \
+        IF_QT_PRIVATE_KEY="$(awk '/SECRET/ {print $2}' <<<"$kb")" IF_QT_PUBLIC_KEY="$(awk '/PUBLIC/ {print $2}' <<<"$ka")" \
+        quicktun
+    tun_into qt-a encchan-a 10.73.0.1
+    tun_into qt-b encchan-b 10.73.0.2
+    tunnel_capture "$1" 2998
+}
+
+quicktun_nacltai() {
+    quicktun_pair quicktun_nacltai nacltai
+    label "quicktun_nacltai.pcap,udp,2998,symmetric_only,,symmetric_only,QuickTun nacltai (static NaCl keys; no handshake) between two network namespaces: nc and curl through it"
+}
+
+quicktun_nacl0() {
+    quicktun_pair quicktun_nacl0 nacl0
+    label "quicktun_nacl0.pcap,udp,2998,symmetric_only,,symmetric_only,QuickTun nacl0 (static NaCl keys; zero nonce) between two network namespaces: nc and curl through it"
+}
+
+# OpenVPN's static-key mode (--secret, no TLS: deprecated in 2.6 but there):
+# HMAC-SHA256, IV and AES-256-CBC from the first packet, on OpenVPN's port.
+openvpn_static() {
+    openvpn --genkey secret "$work/static.key" 2>/dev/null
+    netns_up
+    local common=(--secret "$work/static.key" --cipher AES-256-CBC --auth SHA256 --proto udp --dev-type tun --verb 1)
+    start openvpn "${common[@]}" --dev ovpn-a --local 127.0.0.1 --lport 40001 --remote 127.0.0.1 1194
+    start openvpn "${common[@]}" --dev ovpn-b --local 127.0.0.1 --lport 1194 --remote 127.0.0.1 40001
+    tun_into ovpn-a encchan-a 10.73.0.1
+    tun_into ovpn-b encchan-b 10.73.0.2
+    tunnel_capture openvpn_static_key 1194
+    label "openvpn_static_key.pcap,udp,1194,symmetric_only,,symmetric_only,OpenVPN --secret static-key mode (AES-256-CBC HMAC-SHA256; no TLS) between two network namespaces: nc and curl through it"
+}
+
+# WireGuard (wireguard-go, configured with wg) on a port other than 51820:
+# a Noise handshake, then transport data.
+wireguard_go() {
+    local ka kb
+    ka="$(wg genkey)"
+    kb="$(wg genkey)"
+    netns_up
+    # wireguard-go asks for this on Linux, where the kernel's module is the
+    # norm (this machine's kernel has none).
+    start env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f wg-a
+    start env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f wg-b
+    for _ in $(seq 1 50); do [ -S /var/run/wireguard/wg-a.sock ] && [ -S /var/run/wireguard/wg-b.sock ] && break; sleep 0.1; done
+    wg set wg-a private-key <(echo "$ka") listen-port 40002 \
+        peer "$(wg pubkey <<<"$kb")" endpoint 127.0.0.1:51822 allowed-ips 10.73.0.2/32
+    wg set wg-b private-key <(echo "$kb") listen-port 51822 peer "$(wg pubkey <<<"$ka")" allowed-ips 10.73.0.1/32
+    tun_into wg-a encchan-a 10.73.0.1
+    tun_into wg-b encchan-b 10.73.0.2
+    tunnel_capture wireguard_51822 51822
+    label "wireguard_51822.pcap,udp,51822,benign_vpn,wireguard,,wireguard-go + wg on port 51822 between two network namespaces: nc and curl through it"
+}
+
+# --- LAN discovery broadcast --------------------------------------------------
+# Toxic (a Tox client; toxcore's LAN discovery) announces itself every 10
+# seconds to 255.255.255.255 on UDP 33445 and a sliding range of 10 more
+# ports: 33 bytes, a packet kind byte and its DHT public key. It runs in
+# namespace encchan-a, on a veth link to encchan-b (192.168.77.1 and .2, a
+# default route through the link as a LAN host has one); the capture is
+# taken on encchan-b's end of the link. No DHT nodes are given (-n
+# /dev/null): nothing but the announcements leaves. Toxic needs a terminal
+# (script gives it one) and asks once whether to encrypt its new profile.
+tox_lan_discovery() {
+    local name=tox_lan_discovery
+    netns_up
+    ip link add encchan-veth-a type veth peer name encchan-veth-b
+    ip link set encchan-veth-a netns encchan-a
+    ip link set encchan-veth-b netns encchan-b
+    ip -n encchan-a addr add 192.168.77.1/24 dev encchan-veth-a
+    ip -n encchan-a link set encchan-veth-a up
+    ip -n encchan-a route add default dev encchan-veth-a
+    ip -n encchan-b addr add 192.168.77.2/24 dev encchan-veth-b
+    ip -n encchan-b link set encchan-veth-b up
+    mkdir -p "$work/tox"
+    ip netns exec encchan-b tcpdump -i encchan-veth-b -U -s 0 -w "$out/$name.pcap" udp >/dev/null 2>&1 &
+    local tp=$!
+    sleep 1
+    (printf 'n\n'; sleep 15) | ip netns exec encchan-a env HOME="$work/tox" TERM=xterm timeout 13 \
+        script -qfc "toxic -4 -d -f '$work/tox/profile.tox' -n /dev/null" /dev/null >/dev/null 2>&1 || true
+    sleep 1
+    kill -INT "$tp"
+    wait "$tp" 2>/dev/null || true
+    netns_down
+    echo "recorded $name: $(stat -c %s "$out/$name.pcap") bytes"
+    label "tox_lan_discovery.pcap,udp,33445,benign_broadcast,,,Toxic (toxcore LAN discovery): 33-byte announcements carrying its DHT public key to 255.255.255.255 over a veth link"
 }
 
 # --- carriers: encrypted C2 inside cleartext carriers (labels-carriers.csv) --
@@ -718,7 +979,8 @@ EOF
 }
 
 all=(tls13 tls12 curl_https ssh http dns smtp gzip_nc zstd_nc xz_nc png openssl_enc rc4 beacon_tcp shadowsocks
-     ccrypt_nc gpg_socat tls_odd_port tls_rsa tls_incomplete)
+     ccrypt_nc gpg_socat tls_odd_port tls_rsa tls_incomplete quic443 quic_odd_port quicktun_nacltai quicktun_nacl0
+     openvpn_static wireguard_go tox_lan_discovery)
 gzip_nc() { compressed gzip_nc 9001 gzip -c; }
 zstd_nc() { compressed zstd_nc 9002 zstd -c -q; }
 xz_nc() { compressed xz_nc 9003 xz -c; }
