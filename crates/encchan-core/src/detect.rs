@@ -186,7 +186,7 @@ impl<'a> Context<'a> {
     /// still exempts a flow: UDP waits for the budget or the end.)
     fn decided(&self) -> Option<Direction> {
         let f = self.flow;
-        if f.transport != Transport::Tcp || f.start != FlowStart::Observed || f.flags & GROUP != 0 {
+        if f.start != FlowStart::Observed || f.flags & GROUP != 0 {
             return None;
         }
         // The high-entropy direction when it is one of them, as the

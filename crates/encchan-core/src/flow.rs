@@ -348,7 +348,24 @@ impl Flow {
             && self.notes.get(0).is_some_and(|p| {
                 !p.names_only() && (!p.has_key_exchange() || lane.facts.has(Facts::HELLO))
             });
-        lane.take_datagram(cfg, inspected, offset, explains);
+        // The sequential test asks about a datagram conversation that no
+        // recognizer named by this side's third datagram and the other
+        // side's first (RTP needs two of a stream; an answer may name STUN
+        // or DTLS), and that does not repeat itself (announcements); not
+        // on a port profiled for TLS, where QUIC picked up after its
+        // handshake shows nothing but short headers.
+        let quic_port =
+            cfg.ports.tls.contains(self.server_port) || cfg.ports.tls.contains(self.client_port);
+        let conversation = !quic_port
+            && self.notes.get(0).is_none()
+            && own.repeats.datagrams() >= 3
+            && other.repeats.datagrams() >= 1
+            && !own.repeats.repeating();
+        if conversation && !explains {
+            lane.take_datagram_asking(cfg, inspected, offset);
+        } else {
+            lane.take_datagram(cfg, inspected, offset, explains);
+        }
         if explains && self.notes.get(0) == Some(Protocol::Dns) {
             // What DNS carries in its names and records is measured on its
             // own (`dns_encoded_payload`).

@@ -66,45 +66,30 @@ use crate::stats::Summary;
 /// the statistics' counters are whole).
 pub(crate) const STEP: u32 = 64;
 
-/// What the test says of the bytes so far.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Judgement {
-    /// Ciphertext (`Λ ≥ ln(1/α)`).
-    Ciphertext,
-    /// Not ciphertext (`Λ ≤ −ln(1/α)`): the test stops asking, and the
-    /// direction is judged at the budget or the flow's end, as before.
-    Content,
-    /// Not yet either.
-    Undecided,
-}
-
-/// Judges the measured bytes summarized in `s` at the configured error
-/// `α` (see the module docs).
-pub(crate) fn judge(cfg: &Config, s: &Summary) -> Judgement {
+/// Whether the measured bytes summarized in `s` decide "ciphertext" at
+/// the configured error `α` (see the module docs). The test has no lower
+/// boundary: a direction that opens with content and turns to ciphertext
+/// (a cleartext preamble, a datagram tunnel's first control messages) is
+/// still decided when the ciphertext outweighs it, and Wald's bound holds
+/// for the upper boundary alone.
+pub(crate) fn decides(cfg: &Config, s: &Summary) -> bool {
     let alpha = cfg.early_verdict_error;
     if alpha.is_nan() || alpha <= 0.0 || s.bytes < cfg.min_payload {
-        return Judgement::Undecided;
+        return false;
     }
     let b = s.encoding.bits();
     let t = cfg.entropy_threshold * b / 8.0;
     let r = libm::exp2f(2.0 * (b - t).max(0.0));
     if r <= 1.0 {
         // A threshold at uniform leaves nothing to tell apart early.
-        return Judgement::Content;
+        return false;
     }
     let p1 = libm::exp2f(-b);
     // `collisions_expected` is N/256 (exact in f32 for the pair counts a
     // 64 KiB budget can reach).
     let pairs = s.collisions_expected * 256.0;
     let llr = pairs * p1 * (r - 1.0) - s.collisions as f32 * libm::logf(r);
-    let bound = -libm::logf(alpha);
-    if llr >= bound && s.high_entropy {
-        Judgement::Ciphertext
-    } else if llr <= -bound {
-        Judgement::Content
-    } else {
-        Judgement::Undecided
-    }
+    llr >= -libm::logf(alpha) && s.high_entropy
 }
 
 /// Whether the test, looking every [`STEP`] bytes of `data`, decides
@@ -117,10 +102,8 @@ fn decided_at(cfg: &Config, data: &[u8]) -> Option<usize> {
         if chunk.len() < STEP as usize {
             break;
         }
-        match judge(cfg, &stats.summary(cfg.entropy_threshold)) {
-            Judgement::Ciphertext => return Some(stats.len() as usize),
-            Judgement::Content => return None,
-            Judgement::Undecided => {}
+        if decides(cfg, &stats.summary(cfg.entropy_threshold)) {
+            return Some(stats.len() as usize);
         }
     }
     None
@@ -157,16 +140,15 @@ mod tests {
         assert!(at[at.len() - 1] <= 1408, "{at:?}");
     }
 
-    /// Content short of the threshold is not decided: text at once, and
-    /// bytes drawn from 128 symbols (7 bits: a structured binary protocol
-    /// carrying pieces of ciphertext) not within a 4 KiB budget.
+    /// Content short of the threshold is not decided: text, and bytes
+    /// drawn from 128 symbols (7 bits: a structured binary protocol
+    /// carrying pieces of ciphertext), not within a 4 KiB budget.
     #[test]
     fn content_below_the_threshold_is_not_decided() {
         let cfg = Config::default();
         let text =
             b"GET /index.html HTTP/1.1\r\nHost: example.org\r\nAccept: */*\r\n\r\n".repeat(60);
-        let s = summarize(&text[..64], cfg.entropy_threshold);
-        assert_eq!(judge(&cfg, &s), Judgement::Content);
+        assert_eq!(decided_at(&cfg, &text), None);
         let mut seven_bits = [0u8; 4096];
         for seed in 0..64u64 {
             fill(seed + 1000, &mut seven_bits);

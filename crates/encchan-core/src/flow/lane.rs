@@ -10,9 +10,9 @@
 use crate::config::Config;
 use crate::format;
 use crate::proto::{self, DatagramMemory, Facts, Kept, Next, Unknown, Walk, Walker, SNIFF};
-use crate::sequential::{self, Judgement};
+use crate::sequential;
 use crate::stats::ByteStats;
-use crate::verdict::{Destination, MalformReason, Protocol, Span};
+use crate::verdict::{Destination, Format, MalformReason, Protocol, Span};
 
 /// A layer's first bytes, waiting until the probes can judge them.
 #[derive(Clone, Copy, Debug)]
@@ -64,9 +64,12 @@ const INNER: u8 = 8;
 /// The sequential test decided the measured bytes are ciphertext
 /// ([`crate::sequential`]): latched, as the alert it makes final is.
 const CIPHERTEXT: u8 = 16;
-/// The sequential test asks no more: it decided the bytes are not
-/// ciphertext, or they may answer a key exchange the other side opened.
-const CONTENT: u8 = 32;
+/// UDP: the flow asks the sequential test about this datagram (see
+/// `Flow::feed_datagram`).
+const ASK_DATAGRAM: u8 = 64;
+/// The sequential test asks no more: the bytes may answer a key exchange
+/// the other side opened.
+const ANSWER: u8 = 32;
 
 /// Offsets are kept in 16 bits: inspection ends within the budget (≤ 64
 /// KiB), and nothing after it is walked or measured, so every inspected
@@ -165,10 +168,11 @@ impl Lane {
     /// one is no stream's opening), and bytes no hello or key-exchange
     /// protocol can still account for.
     fn tests_sequentially(&self) -> bool {
-        self.flags & (CIPHERTEXT | CONTENT | GAP) == 0
-            && !matches!(self.stage, Stage::Datagrams(_))
+        self.flags & (CIPHERTEXT | ANSWER | GAP) == 0
+            && (!matches!(self.stage, Stage::Datagrams(_)) || self.flags & ASK_DATAGRAM != 0)
             && !self.facts.has(Facts::HELLO)
             && !Protocol::from_code(self.protocol).is_some_and(|p| p.has_key_exchange())
+            && !Format::from_code(self.format).is_some_and(|f| !f.is_ciphertext())
     }
 
     /// The flow's protocol for this direction's current layer is `p` (the
@@ -177,7 +181,7 @@ impl Lane {
     /// it) are not asked of the sequential test.
     pub fn note_flow_protocol(&mut self, p: Option<Protocol>) {
         if p.is_some_and(|p| p.has_key_exchange()) {
-            self.flags |= CONTENT;
+            self.flags |= ANSWER;
         }
     }
 
@@ -191,10 +195,8 @@ impl Lane {
             self.stats.update(now);
             data = rest;
             if self.stats.len() % step == 0 {
-                match sequential::judge(cfg, &self.stats.summary(cfg.entropy_threshold)) {
-                    Judgement::Ciphertext => self.flags |= CIPHERTEXT,
-                    Judgement::Content => self.flags |= CONTENT,
-                    Judgement::Undecided => {}
+                if sequential::decides(cfg, &self.stats.summary(cfg.entropy_threshold)) {
+                    self.flags |= CIPHERTEXT;
                 }
             }
         }
@@ -536,6 +538,14 @@ impl Lane {
     /// direction before it): measured unless explained.
     pub fn take_datagram(&mut self, cfg: &Config, inspected: &[u8], offset: u64, explained: bool) {
         self.apply(cfg, inspected, offset, !explained);
+    }
+
+    /// As [`Lane::take_datagram`], asking the sequential test about the
+    /// datagram's measured bytes.
+    pub fn take_datagram_asking(&mut self, cfg: &Config, inspected: &[u8], offset: u64) {
+        self.flags |= ASK_DATAGRAM;
+        self.apply(cfg, inspected, offset, true);
+        self.flags &= !ASK_DATAGRAM;
     }
 
     /// Measures a part of an explained datagram that may carry a payload

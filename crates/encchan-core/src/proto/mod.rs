@@ -570,6 +570,11 @@ impl Repeats {
         self.last_signature = sig;
     }
 
+    /// Datagrams counted (up to 255).
+    pub fn datagrams(&self) -> u8 {
+        self.datagrams
+    }
+
     /// At least a quarter of several datagrams repeated the one before.
     pub fn repeating(&self) -> bool {
         self.datagrams >= 4 && self.repeats as u32 * 4 >= self.datagrams as u32
