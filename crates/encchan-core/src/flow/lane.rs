@@ -172,7 +172,7 @@ impl Lane {
             && (!matches!(self.stage, Stage::Datagrams(_)) || self.flags & ASK_DATAGRAM != 0)
             && !self.facts.has(Facts::HELLO)
             && !Protocol::from_code(self.protocol).is_some_and(|p| p.has_key_exchange())
-            && !Format::from_code(self.format).is_some_and(|f| !f.is_ciphertext())
+            && Format::from_code(self.format).is_none_or(|f| f.is_ciphertext())
     }
 
     /// The flow's protocol for this direction's current layer is `p` (the
