@@ -194,10 +194,10 @@ impl Lane {
             let (now, rest) = data.split_at(to_look.min(data.len()));
             self.stats.update(now);
             data = rest;
-            if self.stats.len() % step == 0 {
-                if sequential::decides(cfg, &self.stats.summary(cfg.entropy_threshold)) {
-                    self.flags |= CIPHERTEXT;
-                }
+            if self.stats.len() % step == 0
+                && sequential::decides(cfg, &self.stats.summary(cfg.entropy_threshold))
+            {
+                self.flags |= CIPHERTEXT;
             }
         }
         self.stats.update(data);
