@@ -1,2 +1,3 @@
 @load ./main
 @load ./policy
+@load ./prevalence

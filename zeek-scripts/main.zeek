@@ -93,6 +93,18 @@ export {
 		resp_bytes: count &log;
 		orig_entropy: double &log &optional;
 		resp_entropy: double &log &optional;
+		## Distinct internal clients (Site::is_local_addr) that talked to
+		## this external server within the prevalence window, as this node
+		## knew it when the line was written (prevalence.zeek; absent for
+		## internal servers and servers no internal client used).
+		server_clients: count &log &optional;
+		## Alerts whose notice was withheld, each with why (an allowed
+		## server subnet or autonomous system, or a server used by more
+		## than PrevalentClientsThreshold internal clients). The alert
+		## stays in *alerts*: a downgraded verdict is logged, not dropped.
+		downgraded: vector of string &log &optional;
+		## The alerts of *downgraded*, by name.
+		downgraded_alerts: set[string] &optional;
 	};
 
 	## Raised for each log line, for other scripts to extend.
@@ -297,7 +309,13 @@ event EncChan::verdict(c: connection, v: EncChan::Verdict)
 		local ident = cat(c$id$orig_h, c$id$resp_h, c$id$resp_p, a);
 		if ( a == "dns_encoded_payload" && v?$destination_host )
 			ident = cat(ident, v$destination_host);
+		if ( info?$downgraded_alerts && a in info$downgraded_alerts )
+			next;
+		local msg = notice_msg(c, a, v);
+		if ( info?$server_clients )
+			msg += fmt(" [server used by %d internal client%s in the prevalence window]", info$server_clients,
+			           info$server_clients == 1 ? "" : "s");
 		if ( hook EncChan::notice_allowed(c, note, info) )
-			NOTICE([$note=note, $conn=c, $msg=notice_msg(c, a, v), $sub=v$evidence[a], $identifier=ident]);
+			NOTICE([$note=note, $conn=c, $msg=msg, $sub=v$evidence[a], $identifier=ident]);
 		}
 	}

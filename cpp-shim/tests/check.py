@@ -4,6 +4,7 @@ import argparse, csv, json, os, subprocess, sys
 
 p = argparse.ArgumentParser()
 p.add_argument("--root"); p.add_argument("--work"); p.add_argument("--encchan")
+p.add_argument("--mmdb-python", help="a Python with the mmdb-writer package (the ASN allowlist test)")
 a = p.parse_args()
 scripts = os.path.join(a.root, "zeek-scripts")
 passed = failed = 0
@@ -286,6 +287,142 @@ beaconing = [n for n in logs["notice"] if n["note"] == "EncChan::Beaconing"]
 check([n.get("src") for n in beaconing] == ["10.1.1.1"], f"Beaconing on the regular client only: {beaconing}")
 logs = zeek(beacons, "policy-beacons-doh", ["EncChan::DoHResolvers=set(203.0.113.7)"])
 check(not [n for n in logs["notice"] if n["note"] == "EncChan::Beaconing"], "DoHResolvers suppress Beaconing")
+
+# 4a. Server context (prevalence.zeek): distinct internal clients per
+#     external server, the PrevalentClientsThreshold downgrade, and the
+#     subnet and AS allowlists. A downgraded alert stays in encchan.log with
+#     its reason and raises no notice. The capture (written here): five
+#     internal clients use 203.0.113.9:8443, three early, two 200 s later,
+#     one uses 198.51.100.20:8443; each flow is one datagram of random bytes
+#     each way (symmetric_only). Sites set Site::local_nets; here only
+#     10/8 is local (the documentation ranges are private by default).
+def prevalence_pcap(path):
+    rnd = random.Random(13)
+    pkts = []
+    def udp(src, dst, sport, dport, ts):
+        payload = bytes(rnd.getrandbits(8) for _ in range(64))
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 64, 0, 0, 64, 17, 0, bytes(src), bytes(dst))
+        pkts.append((ts, b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + struct.pack("!HHHH", sport, dport, 72, 0) + payload))
+    t0 = 1_800_000_000.0
+    starts = [0, 1, 2, 200, 201]
+    for i, dt in enumerate(starts):
+        udp([10, 2, 0, 1 + i], [203, 0, 113, 9], 42000 + i, 8443, t0 + dt)
+        udp([203, 0, 113, 9], [10, 2, 0, 1 + i], 8443, 42000 + i, t0 + dt + 0.05)
+    udp([10, 2, 0, 9], [198, 51, 100, 20], 43000, 8443, t0 + 1.5)
+    udp([198, 51, 100, 20], [10, 2, 0, 9], 8443, 43000, t0 + 1.55)
+    pkts.sort()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for ts, data in pkts:
+            f.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(data), len(data)) + data)
+    return pkts
+
+prev_pcap = os.path.join(a.work, "prevalence.pcap")
+prev_pkts = prevalence_pcap(prev_pcap)
+UDP_TIMEOUT = 10.0
+SITE = ["Site::private_address_space_is_local=F", "Site::local_nets=set(10.0.0.0/8)",
+        f"udp_inactivity_timeout={int(UDP_TIMEOUT)} sec"]
+
+def capture_prevalence(pkts):
+    """From the capture: per flow (client, client port, server), the distinct
+    10/8 clients its server had when the flow ended (its last packet plus
+    the UDP inactivity timeout, or the capture's end)."""
+    flows = {}
+    for ts, data in pkts:
+        src, dst = ".".join(map(str, data[26:30])), ".".join(map(str, data[30:34]))
+        sport, dport = struct.unpack("!HH", data[34:38])
+        k = (src, sport, dst) if src.startswith("10.") else (dst, dport, src)
+        first, last = flows.get(k, (ts, ts))
+        flows[k] = (min(first, ts), max(last, ts))
+    end_of_capture = max(ts for ts, _ in pkts)
+    out = {}
+    for (client, cport, server), (first, last) in flows.items():
+        ends = min(last + UDP_TIMEOUT, end_of_capture)
+        out[(client, cport, server)] = len({c for (c, _, s), (f, _) in flows.items() if s == server and f <= ends})
+    return out
+
+expected = capture_prevalence(prev_pkts)
+N = 3
+for name, knob in (("prevalence-off", []), ("prevalence-3", [f"EncChan::PrevalentClientsThreshold={N}"])):
+    logs = zeek(prev_pcap, name, SITE + knob)
+    lines = {(l["id.orig_h"], l["id.orig_p"], l["id.resp_h"]): l for l in logs["encchan"]}
+    check(set(lines) == set(expected), f"{name}: flows {sorted(lines)} vs the capture's {sorted(expected)}")
+    sym_notices = {(n["id.orig_h"], n["id.orig_p"], n["id.resp_h"]): n for n in logs["notice"]
+                   if n["note"] == "EncChan::Symmetric_Only_Channel"}
+    for k, want in sorted(expected.items()):
+        l = lines.get(k, {})
+        check("symmetric_only" in l.get("alerts", []), f"{name}: {k} symmetric_only: {l}")
+        check(l.get("server_clients") == want, f"{name}: {k} server_clients {l.get('server_clients')}, capture {want}")
+        down = bool(knob) and want > N
+        n = sym_notices.get(k)
+        check((n is None) == down, f"{name}: {k} with {want} clients: notice {n}")
+        if n is not None:
+            check(f"server used by {want} internal client" in n["msg"], f"{name}: notice without prevalence: {n['msg']}")
+        reasons = l.get("downgraded") or []
+        check(bool(reasons) == down and all(f"server used by {want} internal clients, more than "
+                                            f"PrevalentClientsThreshold {N}" in r for r in reasons),
+              f"{name}: {k} downgraded {reasons}")
+    if knob:
+        counts = sorted(expected.values())
+        print(f"zeek prevalence: clients per flow's server from the capture {counts}; with "
+              f"PrevalentClientsThreshold={N}: {len(sym_notices)} notices, "
+              f"{sum(1 for l in lines.values() if l.get('downgraded'))} downgraded", file=sys.stderr)
+        check(0 < len(sym_notices) < len(expected), f"{name}: some but not all flows noticed: {sym_notices}")
+
+# Subnet allowlist on a shipped capture (127.0.0.1 to 127.0.0.1): the
+# server's subnet downgrades every alert but dns_encoded_payload; another
+# subnet changes nothing.
+logs = zeek(cp("rc4_nc.pcap"), "allow-subnet", ["EncChan::AllowedServerSubnets=set(127.0.0.0/8)"])
+sym = [l for l in logs["encchan"] if "symmetric_only" in l["alerts"]]
+check(sym and all(any("server in AllowedServerSubnets 127.0.0.0/8" in r for r in l.get("downgraded") or [])
+                  for l in sym), f"AllowedServerSubnets: downgraded in encchan.log: {sym}")
+check("EncChan::Symmetric_Only_Channel" not in notes(logs), f"AllowedServerSubnets: {notes(logs)}")
+logs = zeek(cp("rc4_nc.pcap"), "allow-subnet-other", ["EncChan::AllowedServerSubnets=set(192.0.2.0/24)"])
+check("EncChan::Symmetric_Only_Channel" in notes(logs) and not any(l.get("downgraded") for l in logs["encchan"]),
+      f"AllowedServerSubnets of another subnet: {notes(logs)}")
+dns_pcap = cp("dns_c2_base32.pcap")
+logs = zeek(dns_pcap, "allow-subnet-dns", ["EncChan::AllowedServerSubnets=set(0.0.0.0/0)"])
+check("EncChan::DNS_Encoded_Payload" in notes(logs), f"an allowed resolver keeps DNS_Encoded_Payload: {notes(logs)}")
+
+# AS allowlist: an ASN database written with the mmdb-writer package maps
+# 203.0.113.0/24 to AS64500. With it the popular server's alerts are
+# downgraded and the other server's not; without a database nothing is,
+# and Zeek reports the missing database.
+if a.mmdb_python:
+    mmdb_dir = os.path.join(a.work, "mmdb")
+    os.makedirs(mmdb_dir, exist_ok=True)
+    r = subprocess.run([a.mmdb_python, "-c", """
+import sys
+from mmdb_writer import MMDBWriter, MmdbU32
+from netaddr import IPSet
+w = MMDBWriter(ip_version=4, database_type="GeoLite2-ASN", description="encchan test ASN database")
+w.insert_network(IPSet(["203.0.113.0/24"]), {"autonomous_system_number": MmdbU32(64500),
+                                              "autonomous_system_organization": "ENCCHAN-TEST-AS"})
+w.to_db_file(sys.argv[1])
+""", os.path.join(mmdb_dir, "GeoLite2-ASN.mmdb")], capture_output=True, text=True)
+    check(r.returncode == 0, f"writing the test ASN database: {r.stderr[-800:]}")
+    empty = os.path.join(a.work, "mmdb-empty")
+    os.makedirs(empty, exist_ok=True)
+    for name, d in (("allow-asn", mmdb_dir), ("allow-asn-nodb", empty)):
+        logs = zeek(prev_pcap, name, SITE + ["EncChan::AllowedServerASNs=set(64500)", f"mmdb_dir={d}",
+                                             "mmdb_dir_fallbacks=vector()"])
+        for k in expected:
+            l = next((x for x in logs["encchan"] if (x["id.orig_h"], x["id.orig_p"], x["id.resp_h"]) == k), {})
+            n = [x for x in logs["notice"] if x.get("uid") == l.get("uid") and
+                 x["note"] == "EncChan::Symmetric_Only_Channel"]
+            down = d == mmdb_dir and k[2] == "203.0.113.9"
+            check(bool(l.get("downgraded")) == down and (not down or
+                  "server in AS64500 (ENCCHAN-TEST-AS), in AllowedServerASNs" in l["downgraded"][0]),
+                  f"{name}: {k} downgraded {l.get('downgraded')}")
+            check(bool(n) != down, f"{name}: {k} notices {n}")
+        if d == empty:
+            reporter = os.path.join(a.work, name, "reporter.log")
+            text = open(reporter).read() if os.path.exists(reporter) else ""
+            check("Failed to open GeoIP ASN database" in text, f"{name}: the missing database is reported: {text[-500:]}")
+elif os.environ.get("ENCCHAN_CI"):
+    check(False, "no --mmdb-python: the ASN allowlist test is required in CI")
+else:
+    print("SKIP the ASN allowlist test: no Python with mmdb-writer (run.sh makes one)", file=sys.stderr)
 
 # Cluster: Zeek's supervisor runs a manager, a logger, a proxy and a worker
 # that reads the beaconing capture. Each finished connection travels from

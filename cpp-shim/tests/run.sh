@@ -39,7 +39,20 @@ fi
 cargo build -q --release -p encchan-cli --manifest-path "$root/Cargo.toml"
 encchan="$root/target/release/encchan"
 
-python3 "$shim/tests/check.py" --root "$root" --work "$work" --encchan "$encchan"
+# The ASN allowlist test writes a MaxMind-format ASN database with the
+# mmdb-writer package, kept in a virtualenv under target/ (made once).
+venv="$root/target/zeek-test-venv"
+mmdb_args=()
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import mmdb_writer' 2>/dev/null; then
+    echo "==> installing mmdb-writer into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv" && "$venv/bin/pip" install -q 'mmdb-writer==0.2.7' || rm -rf "$venv"
+fi
+if [ -x "$venv/bin/python" ]; then
+    mmdb_args=(--mmdb-python "$venv/bin/python")
+fi
+
+python3 "$shim/tests/check.py" --root "$root" --work "$work" --encchan "$encchan" "${mmdb_args[@]}"
 
 # The shim built with AddressSanitizer, preloaded into the real Zeek, over
 # the labeled corpus and every 8th shared capture (malformed and truncated

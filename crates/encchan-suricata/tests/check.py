@@ -21,6 +21,14 @@ def check(ok, what):
         print(f"FAIL (Suricata {a.major}): {what}", file=sys.stderr)
 
 
+# The rules' address variable, at the snippet's default (it matches no
+# server of a flow, so every rule applies).
+snippet_text = open(os.path.join(rules_dir, "suricata-encchan.yaml")).read()
+allowed_default = re.search(r'^    ENCCHAN_ALLOWED_SERVERS: "([^"]*)"', snippet_text, re.M)
+ALLOWED_DEFAULT = allowed_default.group(1) if allowed_default else ""
+VARS = ["vars:", "  address-groups:", f'    ENCCHAN_ALLOWED_SERVERS: "{ALLOWED_DEFAULT}"']
+
+
 def config(d, extra=()):
     """A minimal suricata.yaml: the plugin, EVE alerts and flows."""
     outputs = ["  - eve-log:", "      enabled: yes", "      filename: eve.json",
@@ -28,7 +36,7 @@ def config(d, extra=()):
     if a.major == 7:
         outputs = ["  - encchan:", "      enabled: yes"] + outputs
     etc = "/etc/suricata" if a.major == 7 else os.path.join(a.root, "suricata-rules")
-    text = "\n".join(["%YAML 1.1", "---", f"default-log-dir: {d}", "plugins:", f"  - {a.plugin}",
+    text = "\n".join(["%YAML 1.1", "---", f"default-log-dir: {d}", *VARS, "plugins:", f"  - {a.plugin}",
                       "outputs:", *outputs,
                       f"classification-file: {os.path.join(a.root, 'suricata-rules', 'classification.config')}",
                       "reference-config-file: /dev/null", "threshold-file: /dev/null",
@@ -280,6 +288,32 @@ for name, extra, ok, message in [
     if not ok:
         check("configuration error in encchan.ports.tls" in out, f"{name}: the port list's error: {out[-1500:]}")
 
+# 1c. Allowed servers: every verdict rule but dns_encoded_payload's skips a
+#     flow with an endpoint in $ENCCHAN_ALLOWED_SERVERS (both sides of the
+#     header, so packets of either direction); the verdict itself is
+#     unchanged in EVE. The default is the snippet's and matches nothing.
+check(ALLOWED_DEFAULT != "", "suricata-encchan.yaml defines vars.address-groups.ENCCHAN_ALLOWED_SERVERS")
+for sid, line in sorted({**flowbits_rules, **keyword_rules}.items()):
+    if 9573001 <= sid <= 9573199:
+        dns = "encchan_alert dns_encoded_payload;" in line
+        guarded = line.startswith("alert ip !$ENCCHAN_ALLOWED_SERVERS any -> !$ENCCHAN_ALLOWED_SERVERS any (")
+        check(guarded != dns, f"sid {sid}: the allowed-servers variable on both sides (not for DNS): {line[:90]}")
+rc4 = os.path.join(corpus, "pcaps", "rc4_nc.pcap")
+rc4_server = next(c["server"]["ip"] for c in cli(rc4) if c["server"]["port"] == 4448)
+for name, allowed, want_alert in (("allowed-default", None, True), ("allowed-other", "[192.0.2.0/24]", True),
+                                  ("allowed-server", f"[{rc4_server}/32]", False)):
+    extra = [] if allowed is None else ["--set", f"vars.address-groups.ENCCHAN_ALLOWED_SERVERS={allowed}"]
+    verdicts, alerts, _ = suricata(rc4, name, extra)
+    sym = [k for k, v in verdicts.items() if k[3] == 4448 and "symmetric_only" in v["alerts"]]
+    fired = {sid for _, sid in alerts}
+    check(sym, f"{name}: the EVE verdict keeps symmetric_only: {verdicts}")
+    check((SID_BASE + 1 in fired) == want_alert,
+          f"{name} (ENCCHAN_ALLOWED_SERVERS={allowed or ALLOWED_DEFAULT}): sid {SID_BASE + 1} fired: {sorted(fired)}")
+dns_pcap = os.path.join(corpus, "pcaps", "dns_c2_base32.pcap")
+_, alerts, _ = suricata(dns_pcap, "allowed-dns", ["--set", "vars.address-groups.ENCCHAN_ALLOWED_SERVERS=[0.0.0.0/0]"])
+check(SID_BASE + 9 in {sid for _, sid in alerts} and ALERTS[8] == "dns_encoded_payload",
+      f"an allowed resolver keeps the dns_encoded_payload rule: {sorted({sid for _, sid in alerts})}")
+
 # 2. Threads: the corpus as one directory, single-threaded and with two
 #    workers, gives the same verdicts and alerts.
 pcaps = os.path.join(corpus, "pcaps")
@@ -304,7 +338,8 @@ def no_plugin_run(rules, extra_conf, env=None):
     d = os.path.join(a.work, "noplugin")
     os.makedirs(d, exist_ok=True)
     conf = os.path.join(d, "suricata.yaml")
-    open(conf, "w").write("\n".join(["%YAML 1.1", "---", f"default-log-dir: {d}", f"default-rule-path: {rules_dir}",
+    open(conf, "w").write("\n".join(["%YAML 1.1", "---", f"default-log-dir: {d}", *VARS,
+                                     f"default-rule-path: {rules_dir}",
                                      "outputs:", "  - eve-log:", "      enabled: yes", "      filename: eve.json",
                                      "      types:", "        - alert",
                                      f"classification-file: {os.path.join(rules_dir, 'classification.config')}",
