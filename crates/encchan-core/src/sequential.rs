@@ -50,12 +50,20 @@
 //!
 //! # Which directions are asked
 //!
-//! See [`crate::detect::opening_decides`]: over TCP, with the flow's start
-//! seen, a direction whose opening bytes were judged and cannot be a
-//! key-exchange hello (no hello, no key-exchange protocol reads it), whose
-//! measured bytes pass this test *and* the budget-time test, and whose flow
-//! the `symmetric_only` rule would raise now. The decision is then latched:
-//! later bytes do not take the alert back (a final alert never is).
+//! A lane asks while it may still be decided (`Lane::tests_sequentially`):
+//! its bytes were judged and cannot be a key-exchange hello (no hello, no
+//! key-exchange protocol reads them, and the flow has not named one the
+//! other side opened: QUIC's and MTProto's answers are any bytes), no gap
+//! came before them, and no compressed or media format opens them. Over
+//! UDP it asks only about a datagram conversation that no recognizer named
+//! by the side's third datagram and the other side's first (RTP needs two
+//! of a stream; an answer may name STUN or DTLS), that does not repeat
+//! itself (announcements), off ports profiled for TLS (where QUIC picked up
+//! after its handshake shows only short headers). A lane the test decided
+//! makes `symmetric_only` final at once on a flow whose start was seen and
+//! that goes to no group address ([`crate::detect`]); the decision is
+//! latched: later bytes do not take the alert back (a final alert never
+//! is).
 
 use crate::config::Config;
 use crate::stats::Summary;
