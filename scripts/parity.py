@@ -5,10 +5,11 @@ Suricata 7.0 and 8.0 (eve.json `alert` events, not the plugin's own
 records), over tests/corpus/pcaps and ../shared/captures.
 
 Flows are joined by their 5-tuple taken without direction (the engine may
-turn a flow round: `roles_swapped`), within a scope: a corpus capture on its
-own, a directory of shared captures as a whole (the Suricata suite runs a
-directory at once; the CLI's and Zeek's per-file results are merged into
-it). Alert names are compared, never timing.
+turn a flow round: `roles_swapped`; IPv6 addresses in one spelling), within
+a scope: a capture on its own, except for Suricata on the shared captures,
+whose suite runs a directory at once: there the CLI's per-file results are
+merged over the directory (a 5-tuple recurring in two captures of it is
+reported as such). Alert names are compared, never timing.
 
 Every difference must be listed in tests/parity-exceptions.tsv with its
 reason; an unlisted one fails. A listed one that no longer differs is
@@ -21,7 +22,7 @@ DIR/zeek/runs.tsv and DIR/suricata/{7,8}/runs.tsv). A capture without a
 reusable run is run here. A front end whose tool or plugin is missing is
 skipped with a SKIP line, unless ENCCHAN_CI is set.
 """
-import argparse, csv, ctypes, fnmatch, glob, json, os, re, subprocess, sys, tempfile
+import argparse, csv, ctypes, fnmatch, glob, ipaddress, json, os, re, subprocess, sys, tempfile
 
 p = argparse.ArgumentParser()
 p.add_argument("--root", default=os.path.realpath(os.path.join(os.path.dirname(__file__), "..")))
@@ -58,15 +59,28 @@ captures = [c for c in corpus + shared if not a.only or a.only in c]
 in_corpus = set(corpus)
 
 
-def scope_of(capture):
-    """A corpus capture alone; a directory of shared captures as a whole."""
+def scope_of(capture, per_file=False):
+    """A corpus capture alone; a directory of shared captures as a whole
+    (per_file: a shared capture alone, for the front ends that run one
+    capture at a time)."""
     if capture in in_corpus:
         return "corpus/" + os.path.basename(capture)
+    if per_file:
+        return "captures/" + os.path.relpath(capture, shared_root)
     return "captures/" + os.path.relpath(os.path.dirname(capture), shared_root)
 
 
+def ip_str(ip):
+    """One spelling per address: Suricata 7 writes IPv6 in full
+    (2001:0db8:0001:...), the CLI and Zeek compressed (2001:db8:1::...)."""
+    try:
+        return ipaddress.ip_address(str(ip)).compressed
+    except ValueError:
+        return str(ip)
+
+
 def flow_key(proto, ip1, port1, ip2, port2):
-    ends = sorted([(str(ip1), int(port1)), (str(ip2), int(port2))])
+    ends = sorted([(ip_str(ip1), int(port1)), (ip_str(ip2), int(port2))])
     return (proto.upper(), ends[0][0], ends[0][1], ends[1][0], ends[1][1])
 
 
@@ -107,6 +121,10 @@ def add(fe, scope, k, names, table=alerted):
     table.setdefault(fe, {}).setdefault(scope, {}).setdefault(k, set()).update(names)
 
 
+# Which captures of a scope hold a flow (a 5-tuple may recur across the
+# captures of a directory, which a run over the directory cannot separate).
+captures_of = {}
+
 # ---- the CLI (the reference) ----
 for c in captures:
     r = subprocess.run([encchan, "analyze", c], capture_output=True, text=True)
@@ -116,6 +134,10 @@ for c in captures:
                      v["server"]["ip"], v["server"]["port"])
         add("cli", scope_of(c), k, v["alerts"])
         verdicts.setdefault("cli", {}).setdefault(scope_of(c), {})[k] = v
+        # Zeek runs a capture at a time: it is compared capture by capture.
+        add("cli-file", scope_of(c, True), k, v["alerts"])
+        verdicts.setdefault("cli-file", {}).setdefault(scope_of(c, True), {})[k] = v
+        captures_of.setdefault((scope_of(c), k), set()).add(os.path.basename(c))
 ran.append("cli")
 
 # ---- Zeek ----
@@ -146,7 +168,7 @@ for c in captures:
         zeek_missing += 1
         continue
     encchan_log, notices = logs
-    s = scope_of(c)
+    s = scope_of(c, True)
     for l in encchan_log:
         k = flow_key(l["proto"], l["id.orig_h"], l["id.orig_p"], l["id.resp_h"], l["id.resp_p"])
         add("zeek", s, k, l.get("alerts") or [])
@@ -234,8 +256,13 @@ if ci and skipped:
 def reason(fe, s, k, alert, kind):
     """Why a front end differs from the CLI on one alert of one flow, from
     what the sensor's own verdict says."""
-    cli_v = verdicts.get("cli", {}).get(s, {}).get(k)
+    ref = "cli-file" if fe.startswith("zeek") else "cli"
+    cli_v = verdicts.get(ref, {}).get(s, {}).get(k)
     base = fe.replace("-notice", "")
+    if fe.startswith("suricata") and len(captures_of.get((s, k), ())) > 1:
+        return f"the 5-tuple is in {len(captures_of[(s, k)])} captures of the directory " \
+               f"({', '.join(sorted(captures_of[(s, k)]))}): one {base} run over the directory does not tell " \
+               "their flows apart"
     v = verdicts.get(base, {}).get(s, {}).get(k)
     if fe.startswith("suricata"):
         in_verdict = alert in alerted.get(fe + "-verdict", {}).get(s, {}).get(k, set())
@@ -252,7 +279,7 @@ def reason(fe, s, k, alert, kind):
         if cli_v is not None and cli_v.get("pcap"):
             return f"no {base} verdict for the flow (CLI: {os.path.basename(cli_v['pcap'])})"
         return f"no {base} verdict for the flow"
-    if fe == "zeek-notice":
+    if fe == "zeek-notice" and (alert in alerted.get("zeek", {}).get(s, {}).get(k, set())) == (kind == "missing"):
         return "in encchan.log, no notice" if kind == "missing" else "a notice without the alert in encchan.log"
     if cli_v is None:
         return f"the CLI has no flow; {base} says {sorted(alerted.get(base, {}).get(s, {}).get(k, []))}"
@@ -282,10 +309,10 @@ def explained(fe, s, k, alert, kind, measured):
 
 
 fronts = [fe for fe in ("zeek", "zeek-notice", "suricata7", "suricata8") if fe in ran]
-cli = alerted.get("cli", {})
 rows = {fe: [] for fe in fronts}
 stats = {}
 for fe in fronts:
+    cli = alerted.get("cli-file" if fe.startswith("zeek") else "cli", {})
     got = alerted.get(fe, {})
     n_alerted = sum(1 for s in got for k, x in got[s].items() if x)
     agree = differ = 0
@@ -313,14 +340,15 @@ for fe in fronts:
                 rows[fe].append((s, k, x, kind, explained(fe, s, k, x, kind, measured), measured))
     stats[fe] = (n_alerted, agree, differ)
 
-cli_n = sum(1 for s in cli for x in cli[s].values() if x)
+cli_n = sum(1 for s in alerted.get("cli-file", {}) for x in alerted["cli-file"][s].values() if x)
 lines = ["# Parity across front ends", "",
          "Generated by `scripts/parity.py` (run by `scripts/test-all.sh`): the flows the CLI alerts on, against "
          "Zeek's encchan.log and notice.log and the rule alerts (eve.json `alert` events) of Suricata 7.0 "
          "(`encchan.rules`, flowbits) and 8.0 (`encchan-keyword.rules`), over tests/corpus/pcaps "
          f"({len([c for c in captures if c in in_corpus])} captures) and ../shared/captures "
          f"({len([c for c in captures if c not in in_corpus])} captures). Flows are joined by their 5-tuple "
-         "without direction, per corpus capture or per shared-capture directory; alert names are compared. "
+         "without direction, per capture (Suricata: per shared-capture directory, which it runs at once); alert "
+         "names are compared. "
          "Every difference must be explained in tests/parity-exceptions.tsv.", "",
          f"CLI: {cli_n} flows alerted.", "",
          "| front end | flows alerted | flows agreeing with the CLI | flows differing | differences explained |",

@@ -76,11 +76,13 @@ typedef struct EncchanFlowSlot {
     uint8_t failed;    /* engine reported an error: leave the flow alone */
     uint8_t raw_held;  /* TCP directions whose raw reassembly we keep on */
     uint8_t dirs_done; /* directions whose inspection ended (bit per dir) */
-    uint8_t closed;    /* a TCP stream was delivered to its end */
+    uint8_t closed;    /* a TCP stream was delivered to its end: no byte comes after */
     uint8_t gapped;    /* directions reported to the engine as cut (bit per dir) */
     uint8_t pad[4];
+    uint64_t delivered[2]; /* TCP bytes the streaming logger gave us, per Suricata direction */
     uint8_t state[];   /* encchan_state_size() bytes, 16-aligned */
 } EncchanFlowSlot;
+_Static_assert(sizeof(EncchanFlowSlot) % 16 == 0, "the engine's state must stay 16-aligned");
 
 static EncchanConfig *g_config;
 static FlowStorageId g_storage = { .id = -1 };
@@ -368,6 +370,55 @@ static void PublishEndVerdict(Flow *f, EncchanFlowSlot *s)
 
 /* ---- payload ---- */
 
+/* Whether the engine has every byte the wire will give this TCP flow, so
+ * that its verdict as if the flow ended now is the one it will have at the
+ * end (the rules can see it only while packets still come):
+ *  - no side sends any more: both FINs are in (TIME_WAIT, LAST_ACK,
+ *    CLOSING), or the session is closed (RST), or a stream was delivered to
+ *    its end (the session closed, or the flow timed out);
+ *  - none of it is still in flight: the streaming logger gives us a
+ *    direction's bytes only as the other side acknowledges them, so at the
+ *    closing packets a side's last bytes (a handshake's completion riding
+ *    with its FIN) may be in Suricata's reassembly and not yet here. Each
+ *    direction must have been delivered up to the right edge of what was
+ *    reassembled, unless Suricata stopped reassembling it (that rest is a
+ *    gap, told to the engine).
+ * Measured on the shared captures: publishing at every FIN or RST set 4
+ * handshake_incomplete flowbits (each on 7.0 and 8.0) that the flow's end
+ * took back, the other side's last bytes arriving after the first FIN. */
+static bool NoSideSends(const Flow *f, const EncchanFlowSlot *s)
+{
+    const TcpSession *ssn = f->proto == IPPROTO_TCP ? f->protoctx : NULL;
+    return ssn != NULL && (s->closed || ssn->state == TCP_TIME_WAIT || ssn->state == TCP_LAST_ACK ||
+                              ssn->state == TCP_CLOSING || ssn->state == TCP_CLOSED);
+}
+
+static bool AllDelivered(const Flow *f, const EncchanFlowSlot *s)
+{
+    const TcpSession *ssn = f->protoctx;
+    for (int d = 0; d < 2; d++) {
+        const TcpStream *stream = d == ENCCHAN_DIR_TO_SERVER ? &ssn->client : &ssn->server;
+        if ((s->gapped & (1u << d)) || (stream->flags & STREAMTCP_STREAM_FLAG_NOREASSEMBLY))
+            continue;
+        /* A stream without segments (none yet, or all consumed and
+         * pruned) has nothing beyond its base; its segs_right_edge is
+         * then unset or stale. */
+        uint64_t edge = RB_EMPTY(&stream->seg_tree) ? STREAM_BASE_OFFSET(stream) : STREAM_RIGHT_EDGE(stream);
+        if (s->delivered[d] < edge)
+            return false;
+    }
+    return true;
+}
+
+static void PublishEndVerdictIfAllIn(Flow *f, EncchanFlowSlot *s)
+{
+    if (!s->ready || s->failed || s->finished || !NoSideSends(f, s))
+        return;
+    ReportStoppedDirections(f, s);
+    if (AllDelivered(f, s))
+        PublishEndVerdict(f, s);
+}
+
 static int TcpDataLogger(ThreadVars *tv, void *thread_data, const Flow *cf, const uint8_t *data,
         uint32_t data_len, uint64_t tx_id, uint8_t flags)
 {
@@ -379,18 +430,18 @@ static int TcpDataLogger(ThreadVars *tv, void *thread_data, const Flow *cf, cons
     EncchanFlowSlot *s = FlowGetStorageById(f, g_storage);
     if (s == NULL)
         return 0;
-    if ((flags & OUTPUT_STREAMING_FLAG_CLOSE) && !s->closed) {
-        /* A stream delivered to its end (the session closed, or the pseudo
-         * packets Suricata makes when a flow times out): what the verdict
-         * will be at the flow's end is known now, while packets (the last
-         * ACK, the second pseudo packet) can still carry it to the rules.
-         * Judged on a copy, so bytes still on their way are counted in the
-         * real state. */
+    if (data != NULL)
+        s->delivered[dir] += data_len;
+    /* A stream delivered to its end (the session closed, or the pseudo
+     * packets Suricata makes when a flow times out): no byte comes after. */
+    if (flags & OUTPUT_STREAMING_FLAG_CLOSE)
         s->closed = 1;
-        PublishEndVerdict(f, s);
-        return 0;
-    }
-    HoldRawReassembly(f, s);
+    /* The last bytes in flight arrive here, after the closing packets'
+     * check: publish once they are in, while packets (the last ACK, the
+     * second pseudo packet) can still carry the verdict to the rules. */
+    PublishEndVerdictIfAllIn(f, s);
+    if (!(flags & OUTPUT_STREAMING_FLAG_CLOSE))
+        HoldRawReassembly(f, s);
     return 0;
 }
 
@@ -472,15 +523,12 @@ static int PayloadLogger(ThreadVars *tv, void *thread_data, const Packet *p)
 {
     (void)tv, (void)thread_data;
     if (p->proto != IPPROTO_UDP) {
-        /* Every FIN or RST, not only the first: the first side's FIN may
-         * come before the other side's last bytes are acknowledged (the
-         * streaming logger feeds a direction as the other side ACKs it),
-         * and the verdict then is not yet the one at the flow's end. */
+        /* A FIN or RST: the end verdict once no side sends any more and
+         * nothing is in flight (AllDelivered); else the streaming logger
+         * publishes it when the last bytes come. */
         EncchanFlowSlot *s = FlowGetStorageById(p->flow, g_storage);
-        if (s != NULL) {
-            s->closed = 1;
-            PublishEndVerdict(p->flow, s);
-        }
+        if (s != NULL)
+            PublishEndVerdictIfAllIn(p->flow, s);
         return 0;
     }
     if (!UdpLayoutOk(p))
