@@ -12,7 +12,8 @@
 //!
 //! | alert | final when |
 //! |---|---|
-//! | `symmetric_only`, `encrypted_on_plaintext_port` | over TCP with the start seen, the sequential test decided a direction's opening bytes (often on its first packet: see [`crate::sequential`]); the high-entropy direction's inspection ended and it said no hello (no answer can make a key exchange of it); else both directions' inspection ended, or the flow ended |
+//! | `symmetric_only` | the flow's start was seen and the sequential test decided a direction's opening bytes (often on its first packet: see [`crate::sequential`]); over TCP, the high-entropy direction's inspection ended and it said no hello (no answer can make a key exchange of it); else both directions' inspection ended, or the flow ended |
+//! | `encrypted_on_plaintext_port` | as `symmetric_only`, but not by the sequential test (whether a carrier explains the bytes can change until inspection ends) |
 //! | `tls_unexpected_port`, `ssh_unexpected_port` | the key exchange was seen (the protocol cannot turn out a costume), inspection ended, or the flow ended |
 //! | `handshake_malformed` | at once: a broken framing stays broken |
 //! | `rsa_key_exchange` | the key exchange was seen, inspection ended, or the flow ended |
@@ -405,19 +406,20 @@ fn encrypted_on_plaintext_port(cx: &Context<'_>) -> Option<Raised> {
         return None;
     }
     let outer_kex = cx.outer().is_some_and(|p| p.has_key_exchange());
-    let decided = cx.decided().filter(|&d| !cx.carried(d));
-    let unexplained = decided.or(cx.unexplained_ciphertext().filter(|&d| !cx.carried(d)));
+    // Not decided early by the sequential test: whether a carrier's
+    // framing explains the bytes can change until inspection ends (a body
+    // whose framing breaks, a stream sniffed afresh after it).
+    let unexplained = cx.unexplained_ciphertext().filter(|&d| !cx.carried(d));
     if !outer_kex && unexplained.is_none() {
         return None;
     }
     Some(Raised {
         evidence: Found::EntropyOnPort {
-            direction: decided.or(cx.high_dir),
+            direction: cx.high_dir,
             port,
         },
         final_: settled(cx)
             || (outer_kex && cx.kex_observed)
-            || decided.is_some()
             || unexplained.is_some_and(|d| fixed_ciphertext(cx, d)),
     })
 }

@@ -179,8 +179,12 @@ impl Lane {
     /// other side may have named it): bytes that may be a key exchange's
     /// answer (QUIC's, MTProto's: one hello, and anything back completes
     /// it) are not asked of the sequential test.
+    /// Only a protocol the other side named counts: this side's own naming
+    /// of its layer (a hello it sent) is no answer, and must not depend on
+    /// whether it was named in an earlier feed or this one.
     pub fn note_flow_protocol(&mut self, p: Option<Protocol>) {
-        if p.is_some_and(|p| p.has_key_exchange()) {
+        let own = Protocol::from_code(self.protocol);
+        if p.is_some_and(|p| p.has_key_exchange() && own != Some(p)) {
             self.flags |= ANSWER;
         }
     }

@@ -1066,3 +1066,66 @@ fn a_nano_node_handshake_is_nano_and_random_bytes_of_its_sizes_are_not() {
     let v = run_both(&CLIENT, &after, 1460);
     assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
 }
+
+/// The flow_feed fuzz target's checks over one of its inputs: a control
+/// byte (transport, start), the server port, then chunks (a control byte:
+/// direction, feed or gap, time step; a length; the bytes). Final alerts
+/// are never taken back.
+fn replay_flow_feed(data: &[u8]) {
+    let cfg = Config::default();
+    let transport = [Transport::Tcp, Transport::Udp][(data[0] & 1) as usize];
+    let start = [FlowStart::Observed, FlowStart::Midstream][(data[0] >> 1 & 1) as usize];
+    let port = u16::from_be_bytes([data[1], data[2]]);
+    let mut flow = Flow::new(transport, 40000, port, start, 0);
+    let (mut rest, mut ts) = (&data[3..], 0u64);
+    while rest.len() >= 3 {
+        let ctl = rest[0];
+        let len = (u16::from_be_bytes([rest[1], rest[2]]) as usize).min(rest.len() - 3);
+        let (chunk, next) = rest[3..].split_at(len);
+        rest = next;
+        let dir = [Direction::ToServer, Direction::ToClient][(ctl & 1) as usize];
+        ts = ts.wrapping_add((ctl >> 2) as u64 * 1_000_003);
+        let published = flow.verdict(&cfg).final_alerts;
+        if ctl & 2 == 0 {
+            flow.feed(&cfg, dir, chunk, ts);
+        } else {
+            flow.gap(&cfg, dir, len as u64, ts);
+        }
+        let now = flow.verdict(&cfg);
+        assert_eq!(now.alerts.and(published), published, "taken back: {now:?}");
+    }
+}
+
+/// Fuzz finding: ciphertext in an HTTP POST body on port 80 decided
+/// `symmetric_only` early; `encrypted_on_plaintext_port` was made final by
+/// the same decision while the carrier's framing was broken, and taken
+/// back when the stream was sniffed afresh. It is no longer decided early.
+#[test]
+fn fuzz_encrypted_on_plaintext_port_is_not_decided_early() {
+    replay_flow_feed(include_bytes!(
+        "../../../../tests/data/fuzz/flow_feed-plaintext-port-after-carrier-break.bin"
+    ));
+}
+
+/// Fuzz finding: a side's own TLS records (no hello) named the flow's
+/// protocol, and the next feed took that for the other side's key exchange
+/// and stopped the sequential test: fed byte by byte, the inner stream
+/// after the session's end was not decided; fed whole, it was.
+#[test]
+fn fuzz_a_sides_own_naming_is_no_key_exchange_answer() {
+    let data = include_bytes!("../../../../tests/data/fuzz/chunking-own-hello-is-no-answer.bin");
+    let cfg = Config {
+        measure_known_protocols: true,
+        ..Config::default()
+    };
+    let client = &data[3..];
+    let run = |step: usize| {
+        let mut flow = Flow::new(Transport::Tcp, 40000, 4444, FlowStart::Observed, 0);
+        for piece in client.chunks(step) {
+            flow.feed(&cfg, Direction::ToServer, piece, 1);
+        }
+        flow.finish(&cfg, 3);
+        flow.verdict(&cfg)
+    };
+    assert_eq!(run(1), run(client.len()));
+}
