@@ -43,9 +43,10 @@
 //!
 //! # What a false probe costs
 //!
-//! A stream that fakes the opening (`0x03`, four zero bytes) gets up to
-//! 3073 bytes explained, unmeasured, before the first message check breaks
-//! the framing; what follows is measured. Faking the first message as well
+//! A stream that fakes the opening (`0x03`, four zero bytes) gets 3073
+//! bytes explained, unmeasured, and the first message header's bytes up to
+//! the one that fails it (at most [`FIRST`], 52: a byte in 4 passes the
+//! first check), before the framing breaks; what follows is measured. Faking the first message as well
 //! buys the rest of the stream, as a trusted media type does over HTTP (the
 //! README's evasion table says so).
 
