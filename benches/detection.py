@@ -60,7 +60,10 @@ if have_rules:
         rules = os.path.join(root, "suricata-rules")
         conf = os.path.join(d, "s.yaml")
         open(conf, "w").write(f"%YAML 1.1\n---\ndefault-log-dir: {d}\nclassification-file: {rules}/classification.config\n"
-                              "reference-config-file: /dev/null\nthreshold-file: /dev/null\noutputs:\n  - eve-log:\n"
+                              "reference-config-file: /dev/null\nthreshold-file: /dev/null\n"
+                              # The rules' allow-list, as suricata-encchan.yaml defaults it.
+                              "vars:\n  address-groups:\n    ENCCHAN_ALLOWED_SERVERS: \"[0.0.0.0/32,::/128]\"\n"
+                              "outputs:\n  - eve-log:\n"
                               "      enabled: yes\n      filename: eve.json\n      types: [alert]\n")
         # One file at a time: the join needs the capture's name.
         for name in sorted(os.listdir(os.path.join(ndpi, "pcap"))):

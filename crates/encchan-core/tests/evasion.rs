@@ -508,3 +508,27 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n
     let v = tcp(8080, &c, &s, 333);
     assert!(v.alerts.is_empty(), "{v:?}");
 }
+
+#[test]
+fn a_faked_rtmp_opening_costs_its_handshake_then_ciphertext_is_flagged() {
+    // C0 and a C1 with Flash's version field, S0 and a S1 with FMS's, then
+    // random bytes: the 3073 bytes of each handshake are explained, the
+    // first chunk header breaks the framing, the rest is measured.
+    let mut c = random(81, 6000);
+    c[..9].copy_from_slice(&[3, 0, 0, 0, 0, 0x09, 0x00, 0x7c, 0x02]);
+    let mut s = random(82, 6000);
+    s[..9].copy_from_slice(&[3, 0x63, 0x50, 0x5f, 0xdd, 0x01, 0x00, 0x05, 0x04]);
+    for step in [1, 1460] {
+        let v = tcp(1935, &c, &s, step);
+        assert_eq!(v.protocol, Some(Protocol::Rtmp), "{v:?}");
+        assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+        // The break comes at the first byte of the first message header
+        // that random bytes fail (within its 52 bytes).
+        for d in &v.dirs {
+            let b = d.broke.expect("the framing broke");
+            assert_eq!(b.reason, MalformReason::BadMessage);
+            assert!((3073..3073 + 52).contains(&b.at), "{b:?}");
+            assert_eq!(d.spans[0].map(|s| s.start), Some(b.at + 1));
+        }
+    }
+}

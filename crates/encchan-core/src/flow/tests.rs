@@ -1129,3 +1129,47 @@ fn fuzz_a_sides_own_naming_is_no_key_exchange_answer() {
     };
     assert_eq!(run(1), run(client.len()));
 }
+
+/// An RTMP session as rtmp.pcap's 10.140.80.204 has it (the openings and
+/// first chunks of both sides, the rest pseudo-random: the handshake's
+/// random bytes, then media): `rtmp`, no alert, nothing measured.
+#[test]
+fn an_rtmp_session_is_rtmp_with_no_alert() {
+    use crate::proto::rtmp::tests::{side, CONNECT, CONTROL};
+    let c1 = [0x03, 0x00, 0x00, 0x00, 0x00, 0x09, 0x00, 0x7c, 0x02];
+    let s1 = [0x03, 0x63, 0x50, 0x5f, 0xdd, 0x01, 0x00, 0x05, 0x04];
+    let c = side(&c1, &CONNECT, 3000, 41);
+    let s = side(&s1, &CONTROL, 3000, 42);
+    for step in [1, 7, 1460] {
+        let v = run_both(&c, &s, step);
+        assert_eq!(v.protocol, Some(Protocol::Rtmp), "{v:?}");
+        assert!(v.alerts.is_empty(), "{v:?}");
+        assert_eq!(v.dirs.map(|d| d.inspected), [0, 0]);
+    }
+    assert_chunking_invariant(&c[..3200], &s[..3200]);
+}
+
+/// A faked RTMP opening (`0x03`, four zero bytes) in front of random
+/// bytes: the handshake's 3073 bytes are explained, then the first message
+/// check breaks the framing and the rest is measured: flagged, as the same
+/// bytes are without the opening, with no `handshake_malformed` (RTMP has
+/// no key exchange).
+#[test]
+fn random_bytes_after_a_faked_rtmp_opening_are_measured_after_the_break() {
+    let mut c = [0u8; 8000];
+    xorshift_fill(43, &mut c);
+    c[0] = 0x03;
+    c[5..9].copy_from_slice(&[0; 4]);
+    let mut s = [0u8; 600];
+    xorshift_fill(44, &mut s);
+    for step in [1, 13, 1460] {
+        let v = run_both(&c, &s, step);
+        assert_eq!(v.protocol, Some(Protocol::Rtmp), "{v:?}");
+        assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+        assert!(!v.alerts.contains(Alert::HandshakeMalformed));
+        let d = &v.dirs[0];
+        assert_eq!(d.spans[0].map(|s| s.start), Some(3074));
+        assert_eq!(d.broke.map(|b| b.at), Some(3073));
+    }
+    assert_chunking_invariant(&c[..3600], &s);
+}

@@ -70,6 +70,7 @@ pub(crate) mod mtproto;
 pub(crate) mod openvpn;
 pub(crate) mod quic;
 pub(crate) mod raknet;
+pub(crate) mod rtmp;
 pub(crate) mod rtp;
 pub(crate) mod socks;
 pub(crate) mod spotify;
@@ -311,6 +312,7 @@ walkers! {
     WebSocket(websocket::WebSocketWalker),
     Socks(socks::SocksWalker),
     App(app::AppWalker),
+    Rtmp(rtmp::RtmpWalker),
 }
 
 impl Walker {
@@ -660,6 +662,14 @@ protocol_table! {
         application: true,
         key_exchange: true, expected_on: None,
         stream: None, datagram: Some(dnscrypt::recognize),
+    }
+    /// RTMP (plain, over TCP): a handshake of random bytes, then a chunk
+    /// stream whose first message header confirms it. Before OpenVPN, whose
+    /// TCP probe (a length and an opcode: 2⁻¹²) takes some S0+S1 openings
+    /// (`03 63 50` …) for a reset.
+    Rtmp = 43 => "rtmp" {
+        key_exchange: false, expected_on: None,
+        stream: Some(rtmp::probe), datagram: None,
     }
     /// OpenVPN in TLS mode (UDP, or TCP with its length prefix).
     OpenVpn = 7 => "openvpn" {
