@@ -27,7 +27,10 @@ def pair(ip1, p1, ip2, p2, proto):
     return (proto.upper(), frozenset([(ip1.strip("[]"), int(p1)), (ip2.strip("[]"), int(p2))]))
 
 
-line_re = re.compile(r"\s(TCP|UDP) (\S+):(\d+) <-> (\S+):(\d+) \[proto: [\d.]+/([^\]]+)\]")
+# nDPI writes a VLAN tag before the protocol, and a tunnel's name before
+# its id (`[VLAN: 113][proto: GTP:174/RTMP]`, `[proto: CAPWAP:91.239/…]`).
+line_re = re.compile(r"\s(TCP|UDP) (\S+):(\d+) <-> (\S+):(\d+) (?:\[VLAN: \d+\])?"
+                     r"\[proto: (?:[A-Za-z_]+:)?[\d.]+/([^\]]+)\]")
 flows = {}  # key -> dict
 cli_flows = 0
 for name in sorted(os.listdir(os.path.join(ndpi, "pcap"))):
