@@ -27,6 +27,8 @@ use std::net::IpAddr;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tcp {
     pub seq: u32,
+    /// The acknowledgment number (meaningful with `ack`).
+    pub ack_seq: u32,
     pub syn: bool,
     pub ack: bool,
     pub fin: bool,
@@ -306,6 +308,7 @@ fn tcp_segment<'a>(src: IpAddr, dst: IpAddr, t: &TcpSlice<'a>, missing: u64) -> 
         dport: t.destination_port(),
         tcp: Some(Tcp {
             seq: t.sequence_number(),
+            ack_seq: t.acknowledgment_number(),
             syn: t.syn(),
             ack: t.ack(),
             fin: t.fin(),

@@ -160,6 +160,9 @@ struct Slot {
     packets: [u64; 2],
     gap_bytes: [u64; 2],
     fin: [bool; 2],
+    /// Per direction: the other side's highest acknowledgment of it, when
+    /// seen (what was sent, captured or not).
+    acked: [Option<u32>; 2],
     first_ts_us: u64,
     last_ts_us: u64,
     file: usize,
@@ -315,6 +318,15 @@ impl Table {
                     let seq = if t.syn { t.seq.wrapping_add(1) } else { t.seq };
                     slot.tcp_payload(cfg, dir, seq, seg.payload, seg.missing, ts_us);
                 }
+                // The other side's bytes this packet acknowledges (not on
+                // an RST, whose numbers need not be acknowledgments).
+                if t.ack && !t.rst {
+                    let acked = &mut slot.acked[1 - d];
+                    let ahead = acked.is_none_or(|a| (t.ack_seq.wrapping_sub(a) as i32) > 0);
+                    if ahead {
+                        *acked = Some(t.ack_seq);
+                    }
+                }
                 slot.fin[d] |= t.fin;
                 if t.rst {
                     end = Some(End::Rst);
@@ -398,6 +410,7 @@ impl Table {
             packets: [0; 2],
             gap_bytes: [0; 2],
             fin: [false; 2],
+            acked: [None; 2],
             first_ts_us: ts_us,
             last_ts_us: ts_us,
             file,
@@ -444,6 +457,18 @@ impl Table {
                         flow.gap(cfg, dir, n, ts);
                     }
                 });
+                // Bytes the other side acknowledged that the capture lacks
+                // at the end of this direction are a gap, as Zeek infers
+                // it: a completion may be in them (a FIN takes one number).
+                let d = dir as usize;
+                let missing = slot.acked[d].map_or(0, |ack| {
+                    let beyond = slot.reassembly[d].acknowledged_beyond(ack);
+                    beyond.saturating_sub(u64::from(slot.fin[d]))
+                });
+                if missing > 0 {
+                    slot.gap_bytes[d] += missing;
+                    slot.flow.gap(cfg, dir, missing, ts);
+                }
             }
         }
         slot.flow.finish(cfg, ts);
@@ -648,6 +673,7 @@ mod tests {
             dport: to.1,
             tcp: Some(Tcp {
                 seq,
+                ack_seq: 0,
                 syn,
                 ack,
                 fin,
@@ -770,6 +796,35 @@ mod tests {
         assert_eq!(r.end, End::Rst);
         assert_eq!(r.gap_bytes, [3, 0]);
         assert_eq!(r.verdict.dirs[0].bytes, 3);
+    }
+
+    /// Bytes the server acknowledged that the capture lacks at the end of
+    /// the client's stream are a gap (as Zeek infers it); an
+    /// acknowledgment of the FIN is not.
+    #[test]
+    fn bytes_acknowledged_but_not_captured_are_a_gap() {
+        let acking = |seq: u32, ack_seq: u32, f: &str| {
+            let mut s = tcp(S, C, f, seq, b"");
+            if let Some(t) = s.tcp.as_mut() {
+                t.ack_seq = ack_seq;
+            }
+            s
+        };
+        let mut run = Run::new(Limits::default());
+        handshake(&mut run);
+        run.feed(tcp(C, S, "A", 101, b"hello"), 4);
+        run.feed(acking(901, 113, "A"), 5); // 7 bytes after "hello" not captured
+        run.feed(tcp(C, S, "FA", 113, b""), 6);
+        run.feed(acking(901, 114, "FA"), 7);
+        assert_eq!(run.out.len(), 1);
+        assert_eq!(run.out[0].gap_bytes, [7, 0]);
+        // All of it captured: the FIN's acknowledgment is no gap.
+        let mut run = Run::new(Limits::default());
+        handshake(&mut run);
+        run.feed(tcp(C, S, "A", 101, b"hello"), 4);
+        run.feed(tcp(C, S, "FA", 106, b""), 5);
+        run.feed(acking(901, 107, "FA"), 6);
+        assert_eq!(run.out[0].gap_bytes, [0, 0]);
     }
 
     #[test]

@@ -87,6 +87,20 @@ impl Reassembler {
         self.next_off
     }
 
+    /// Bytes the other side acknowledged (`ack`, its acknowledgment number)
+    /// beyond the next byte to deliver: sent, but not in the capture. 0
+    /// when the position is unknown or `ack` is not ahead (within 1 GiB,
+    /// so that a stray number is not taken for a gap).
+    pub fn acknowledged_beyond(&self, ack: u32) -> u64 {
+        let Some(next) = self.next_seq else { return 0 };
+        let ahead = ack.wrapping_sub(next);
+        if ahead < 1 << 30 {
+            u64::from(ahead)
+        } else {
+            0
+        }
+    }
+
     /// Out-of-order data bytes waiting.
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes
