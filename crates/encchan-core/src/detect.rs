@@ -70,8 +70,7 @@ impl<'a> Context<'a> {
         // short-header shape both ways: QUIC picked up after its handshake.
         // Either port: a flow picked up late may have its sides swapped.
         let quic_late = flow.transport == Transport::Udp
-            && (cfg.ports.tls.contains(flow.server_port)
-                || cfg.ports.tls.contains(flow.client_port))
+            && flow.on_tls_port(cfg)
             && quic::short_header_session(
                 &flow.lanes[0].memory().quic,
                 &flow.lanes[1].memory().quic,

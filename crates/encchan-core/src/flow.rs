@@ -162,6 +162,12 @@ impl Flow {
         }
     }
 
+    /// Either port is profiled for TLS and QUIC: a flow picked up late may
+    /// have its sides swapped, so both count.
+    pub(crate) fn on_tls_port(&self, cfg: &Config) -> bool {
+        cfg.ports.tls.contains(self.server_port) || cfg.ports.tls.contains(self.client_port)
+    }
+
     /// The engine's direction for a direction the host names.
     #[inline]
     fn engine_dir(&self, dir: Direction) -> Direction {
@@ -327,6 +333,7 @@ impl Flow {
             Judgement::Yes(g) if known == Some(g.protocol) => g.facts,
             _ => 0,
         };
+        let tls_port = self.on_tls_port(cfg);
         let lane = &mut self.lanes[i];
         lane.facts.set(facts);
         let mut framed = facts != 0;
@@ -354,9 +361,7 @@ impl Flow {
         // or DTLS), and that does not repeat itself (announcements); not
         // on a port profiled for TLS, where QUIC picked up after its
         // handshake shows nothing but short headers.
-        let quic_port =
-            cfg.ports.tls.contains(self.server_port) || cfg.ports.tls.contains(self.client_port);
-        let conversation = !quic_port
+        let conversation = !tls_port
             && self.notes.get(0).is_none()
             && own.repeats.datagrams() >= 3
             && other.repeats.datagrams() >= 1
