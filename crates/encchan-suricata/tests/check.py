@@ -323,7 +323,13 @@ multi = suricata(pcaps, "autofp", ["--runmode", "autofp", "--set", "threading.se
 def summary(run):
     verdicts, alerts, _ = run
     return ({k: sorted(v["alerts"]) for k, v in verdicts.items()}, sorted(set(alerts)))
-check(summary(single) == summary(multi), "single vs multi-threaded runs differ")
+(sv, sa), (mv, ma) = summary(single), summary(multi)
+differing = sorted({k for k in sv.keys() | mv.keys() if sv.get(k) != mv.get(k)}, key=str)
+check(summary(single) == summary(multi),
+      "single vs multi-threaded runs differ: "
+      + "; ".join(f"{k}: single {sv.get(k)}, autofp {mv.get(k)}" for k in differing[:8])
+      + (f"; alerts only single {sorted(set(sa) - set(ma))[:8]}, only autofp {sorted(set(ma) - set(sa))[:8]}"
+         if sa != ma else ""))
 check(len(single[0]) >= len(rows), f"directory run judged {len(single[0])} flows")
 
 # 3. The no-plugin variants on the corpus, beside the plugin: 7.0's Lua
