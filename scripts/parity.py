@@ -24,6 +24,9 @@ skipped with a SKIP line, unless ENCCHAN_CI is set.
 """
 import argparse, csv, ctypes, fnmatch, glob, ipaddress, json, os, re, subprocess, sys, tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from capture_order import chronological  # noqa: E402
+
 p = argparse.ArgumentParser()
 p.add_argument("--root", default=os.path.realpath(os.path.join(os.path.dirname(__file__), "..")))
 p.add_argument("--reuse", help="directory with the suites' kept runs (ENCCHAN_PARITY_DIR)")
@@ -207,8 +210,10 @@ def suricata_run(major, target, d):
         f"classification-file: {os.path.join(rules_dir, 'classification.config')}",
         "reference-config-file: /dev/null", "threshold-file: /dev/null", "pcap-file:", "  checksum-checks: no", ""]))
     rules = "encchan-keyword.rules" if major == 8 else "encchan.rules"
+    # A directory is read oldest capture first (capture_order.py says why).
+    source = chronological(target, os.path.join(d, "input")) if os.path.isdir(target) else target
     subprocess.run([binaries[major], "-c", conf, "-S", os.path.join(rules_dir, rules), "-k", "none", "-l", d, "-r",
-                    target], capture_output=True)
+                    source], capture_output=True)
 
 
 for major in (7, 8):

@@ -8,6 +8,8 @@ p.add_argument("--suricata"); p.add_argument("--plugin"); p.add_argument("--encc
 p.add_argument("--asan-plugin", help="the plugin built with AddressSanitizer (make asan)")
 a = p.parse_args()
 os.makedirs(a.work, exist_ok=True)
+sys.path.insert(0, os.path.join(a.root, "scripts"))
+from capture_order import chronological  # noqa: E402
 rules_dir = os.path.join(a.root, "suricata-rules")
 passed = failed = 0
 
@@ -57,7 +59,9 @@ def suricata(pcap, name, extra=(), env=None, records=None):
     d = os.path.join(a.work, name)
     os.makedirs(d, exist_ok=True)
     rules = "encchan-keyword.rules" if a.major == 8 else "encchan.rules"
-    cmd = [a.suricata, "-c", config(d), "-S", os.path.join(rules_dir, rules), "-k", "none", "-l", d, "-r", pcap,
+    # A directory is read oldest capture first (capture_order.py says why).
+    source = chronological(pcap, os.path.join(d, "input")) if os.path.isdir(pcap) else pcap
+    cmd = [a.suricata, "-c", config(d), "-S", os.path.join(rules_dir, rules), "-k", "none", "-l", d, "-r", source,
            *extra]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     check(r.returncode == 0, f"{' '.join(cmd)}: {r.stdout[-800:]}{r.stderr[-800:]}")
