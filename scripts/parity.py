@@ -206,7 +206,8 @@ def suricata_run(major, target, d):
     os.makedirs(d, exist_ok=True)
     conf = os.path.join(d, "suricata.yaml")
     open(conf, "w").write("\n".join([
-        "%YAML 1.1", "---", f"default-log-dir: {d}", "plugins:", f"  - {plugins[major]}", "outputs:", *outputs,
+        "%YAML 1.1", "---", f"default-log-dir: {d}", "plugins:", f"  - {plugins[major]}",
+        "encchan:", "  eve: all", "outputs:", *outputs,
         f"classification-file: {os.path.join(rules_dir, 'classification.config')}",
         "reference-config-file: /dev/null", "threshold-file: /dev/null", "pcap-file:", "  checksum-checks: no", ""]))
     rules = "encchan-keyword.rules" if major == 8 else "encchan.rules"

@@ -150,6 +150,35 @@ static bool ConfigureKnobs(void)
     return ok;
 }
 
+/* Which flows' verdicts EVE carries (`encchan.eve`): "alerts" (the
+ * default), only flows with an engine alert; "all", every judged flow.
+ * Writing the verdict of every clean flow was about 40 % of what the plugin
+ * cost Suricata 8 (callgrind, benches/instructions.sh), for records an
+ * analyst does not read; "all" is for hunting and for tests. */
+static bool g_eve_all;
+
+static bool ConfigureEve(void)
+{
+    const char *eve = NULL;
+    if (EC_ConfGet("encchan.eve", &eve) != 1 || eve == NULL || strcmp(eve, "alerts") == 0) {
+        g_eve_all = false;
+        return true;
+    }
+    if (strcmp(eve, "all") == 0) {
+        g_eve_all = true;
+        return true;
+    }
+    SCLogError("encchan: configuration error in encchan.eve: \"%s\" (expected \"alerts\" or \"all\")", eve);
+    return false;
+}
+
+/* Whether EVE gets this flow's verdict (its alerts so far, all of them at
+ * the flow's end). */
+static bool EveWants(const EncchanFlowSlot *s)
+{
+    return g_eve_all || s->alerts != 0;
+}
+
 static bool ConfigureEngine(void)
 {
     if (encchan_abi_version() != ENCCHAN_ABI_VERSION ||
@@ -159,7 +188,7 @@ static bool ConfigureEngine(void)
     }
     /* A knob the engine refused is a configuration error: Suricata does
      * not start, as with its own settings. */
-    if (!ConfigureKnobs())
+    if (!ConfigureKnobs() || !ConfigureEve())
         FatalError("encchan: invalid `encchan:` section in the configuration (see the errors above)");
     g_state_size = encchan_state_size();
     return true;
@@ -631,9 +660,9 @@ static void JbNull(void *c, const char *k)
         SCJbSetFormatted(c, member);
 }
 
-/* Every EVE record of a flow the engine has judged gets an "encchan"
- * object; a flow record (no packet) is the flow's end, so the verdict
- * there is final. */
+/* EVE records of a flow the engine has judged get an "encchan" object
+ * (of flows with an alert, or of all with `encchan.eve: all`); a flow
+ * record (no packet) is the flow's end, so the verdict there is final. */
 static void EveCallback(ThreadVars *tv, const Packet *p, Flow *f, SCJsonBuilder *jb, void *user)
 {
     (void)tv, (void)user;
@@ -642,7 +671,7 @@ static void EveCallback(ThreadVars *tv, const Packet *p, Flow *f, SCJsonBuilder 
     EncchanFlowSlot *s = p == NULL ? Finish(f) : FlowGetStorageById(f, g_storage);
     if (s == NULL || !s->ready || s->failed)
         return;
-    if (p != NULL && !s->inspection_done && s->alerts == 0)
+    if ((p != NULL && !s->inspection_done && s->alerts == 0) || !EveWants(s))
         return;
     const EncchanSink sink = { jb, JbOpenObject, JbOpenArray, JbClose, JbStr, JbUint, JbNum, JbBool, JbNull };
     SCJbOpenObject(jb, "encchan");
@@ -829,7 +858,7 @@ static void WriteRecord(void *thread_data, Flow *f, EncchanFlowSlot *s)
 {
     (void)thread_data;
     EncchanVerdict v;
-    if (g_json == NULL || encchan_flow_verdict(g_config, s->state, g_state_size, &v) != 0)
+    if (g_json == NULL || !EveWants(s) || encchan_flow_verdict(g_config, s->state, g_state_size, &v) != 0)
         return;
     if (v.dirs[0].bytes + v.dirs[1].bytes == 0)
         return;

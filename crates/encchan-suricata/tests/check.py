@@ -31,14 +31,16 @@ ALLOWED_DEFAULT = allowed_default.group(1) if allowed_default else ""
 VARS = ["vars:", "  address-groups:", f'    ENCCHAN_ALLOWED_SERVERS: "{ALLOWED_DEFAULT}"']
 
 
-def config(d, extra=()):
-    """A minimal suricata.yaml: the plugin, EVE alerts and flows."""
+def config(d, extra=(), eve="all"):
+    """A minimal suricata.yaml: the plugin, EVE alerts and flows (with the
+    verdict of every flow, `encchan.eve: all`, unless `eve` says otherwise)."""
     outputs = ["  - eve-log:", "      enabled: yes", "      filename: eve.json",
                "      types:", "        - alert", "        - flow"]
     if a.major == 7:
         outputs = ["  - encchan:", "      enabled: yes"] + outputs
     etc = "/etc/suricata" if a.major == 7 else os.path.join(a.root, "suricata-rules")
     text = "\n".join(["%YAML 1.1", "---", f"default-log-dir: {d}", *VARS, "plugins:", f"  - {a.plugin}",
+                      *(["encchan:", f"  eve: {eve}"] if eve else []),
                       "outputs:", *outputs,
                       f"classification-file: {os.path.join(a.root, 'suricata-rules', 'classification.config')}",
                       "reference-config-file: /dev/null", "threshold-file: /dev/null",
@@ -52,7 +54,7 @@ def key(src, sport, dst, dport, proto):
     return (src, int(sport), dst, int(dport), proto.upper())
 
 
-def suricata(pcap, name, extra=(), env=None, records=None):
+def suricata(pcap, name, extra=(), env=None, records=None, eve="all"):
     """Runs Suricata; returns (verdicts by flow key, alerts, app_proto by key).
 
     With `records`, also a list: the EVE records (and 7.0's encchan ones)."""
@@ -61,7 +63,7 @@ def suricata(pcap, name, extra=(), env=None, records=None):
     rules = "encchan-keyword.rules" if a.major == 8 else "encchan.rules"
     # A directory is read oldest capture first (capture_order.py says why).
     source = chronological(pcap, os.path.join(d, "input")) if os.path.isdir(pcap) else pcap
-    cmd = [a.suricata, "-c", config(d), "-S", os.path.join(rules_dir, rules), "-k", "none", "-l", d, "-r", source,
+    cmd = [a.suricata, "-c", config(d, eve=eve), "-S", os.path.join(rules_dir, rules), "-k", "none", "-l", d, "-r", source,
            *extra]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     check(r.returncode == 0, f"{' '.join(cmd)}: {r.stdout[-800:]}{r.stderr[-800:]}")
@@ -74,8 +76,8 @@ def suricata(pcap, name, extra=(), env=None, records=None):
             runs.write(f"{os.path.realpath(pcap)}\t{d}\n")
     verdicts, alerts, app = {}, [], {}
     out = records
-    eve = os.path.join(d, "eve.json")
-    records = [json.loads(l) for l in open(eve)] if os.path.exists(eve) else []
+    eve_path = os.path.join(d, "eve.json")
+    records = [json.loads(l) for l in open(eve_path)] if os.path.exists(eve_path) else []
     if a.major == 7:
         path = os.path.join(d, "encchan.json")
         records += [json.loads(l) for l in open(path)] if os.path.exists(path) else []
@@ -285,12 +287,19 @@ for name, extra, ok, message in [
 ]:
     d = os.path.join(a.work, name)
     os.makedirs(d, exist_ok=True)
-    r = subprocess.run([a.suricata, "-c", config(d, extra), "-k", "none", "-l", d, "-r", sample],
+    r = subprocess.run([a.suricata, "-c", config(d, extra, eve=None), "-k", "none", "-l", d, "-r", sample],
                        capture_output=True, text=True)
     out = r.stdout + r.stderr
     check((r.returncode == 0) == ok and message in out, f"{name}: exit {r.returncode}: {out[-1500:]}")
     if not ok:
         check("configuration error in encchan.ports.tls" in out, f"{name}: the port list's error: {out[-1500:]}")
+check("\n  eve: alerts" in "\n".join(section), "the snippet's encchan section shows `eve: alerts`")
+d = os.path.join(a.work, "eve-bad")
+os.makedirs(d, exist_ok=True)
+r = subprocess.run([a.suricata, "-c", config(d, eve="some"), "-k", "none", "-l", d, "-r", sample],
+                   capture_output=True, text=True)
+check(r.returncode != 0 and 'configuration error in encchan.eve: "some"' in r.stdout + r.stderr,
+      f"encchan.eve: some: exit {r.returncode}: {(r.stdout + r.stderr)[-800:]}")
 
 # 1c. Allowed servers: every verdict rule but dns_encoded_payload's skips a
 #     flow with an endpoint in $ENCCHAN_ALLOWED_SERVERS (both sides of the
@@ -335,6 +344,17 @@ check(summary(single) == summary(multi),
       + (f"; alerts only single {sorted(set(sa) - set(ma))[:8]}, only autofp {sorted(set(ma) - set(sa))[:8]}"
          if sa != ma else ""))
 check(len(single[0]) >= len(rows), f"directory run judged {len(single[0])} flows")
+
+# 2b. EVE carries the verdicts of flows with an alert by default (the
+#     verdicts of clean flows were most of what the plugin cost), of every
+#     flow with `encchan.eve: all`; the rule alerts are the same.
+for eve in (None, "alerts"):
+    (dv, da) = summary(suricata(pcaps, f"eve-{eve or 'default'}", ["--runmode", "single"], eve=eve))
+    with_alerts = {k: v for k, v in sv.items() if v}
+    check(dv == with_alerts and len(dv) < len(sv),
+          f"encchan.eve: {eve or '(default)'}: {len(dv)} verdicts in EVE, {len(with_alerts)} flows with alerts "
+          f"of {len(sv)}: {sorted(set(dv) ^ set(with_alerts), key=str)[:5]}")
+    check(da == sa, f"encchan.eve: {eve or '(default)'} changes the rule alerts: {sorted(set(da) ^ set(sa))[:5]}")
 
 # 3. The no-plugin variants on the corpus, beside the plugin: 7.0's Lua
 #    fallback (the engine through LuaJIT's FFI) must flag only labeled
