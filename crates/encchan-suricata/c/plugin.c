@@ -356,8 +356,11 @@ static EncchanFlowSlot *Finish(Flow *f)
         s->finished = 1;
         ReportStoppedDirections(f, s);
         const TcpSession *ssn = f->proto == IPPROTO_TCP ? f->protoctx : NULL;
+        /* Only a direction whose inspection ended needs its sides counted
+         * (a verdict costs as much as a few KiB of payload). */
         EncchanVerdict v;
-        bool have_v = ssn != NULL && encchan_flow_verdict(g_config, s->state, g_state_size, &v) == 0;
+        bool have_v = ssn != NULL && s->dirs_done != 0 &&
+                      encchan_flow_verdict(g_config, s->state, g_state_size, &v) == 0;
         /* Both sides' FINs are in the sequence space once the session has
          * closed; before that a direction may be one byte over. */
         bool both_fin = ssn != NULL && ssn->state >= TCP_TIME_WAIT;
