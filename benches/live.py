@@ -585,6 +585,106 @@ def zeek_config_change(sensor, capture):
     return note
 
 
+ZEEK_CLUSTER = """
+@load base/frameworks/supervisor
+event zeek_init()
+	{
+	if ( ! Supervisor::is_supervisor() )
+		return;
+	local base = to_count(getenv("ENCCHAN_PORT_BASE"));
+	local cluster: table[string] of Supervisor::ClusterEndpoint;
+	cluster["manager"] = Supervisor::ClusterEndpoint($role=Supervisor::MANAGER, $host=127.0.0.1, $p=count_to_port(base, tcp));
+	cluster["logger"] = Supervisor::ClusterEndpoint($role=Supervisor::LOGGER, $host=127.0.0.1, $p=count_to_port(base + 1, tcp));
+	cluster["proxy"] = Supervisor::ClusterEndpoint($role=Supervisor::PROXY, $host=127.0.0.1, $p=count_to_port(base + 2, tcp));
+	cluster["worker-1"] = Supervisor::ClusterEndpoint($role=Supervisor::WORKER, $host=127.0.0.1, $p=count_to_port(base + 3, tcp));
+	for ( n, ep in cluster )
+		{
+		local sn = Supervisor::NodeConfig($name=n, $directory=n, $cluster=cluster,
+		    $addl_user_scripts=vector("policy/frameworks/cluster/backend/broker", getenv("ENCCHAN_SCRIPTS"),
+		                              getenv("ENCCHAN_NODE")));
+		if ( ep$role == Supervisor::WORKER )
+			sn$interface = getenv("ENCCHAN_INTERFACE");
+		Supervisor::create(sn);
+		}
+	}
+"""
+ZEEK_NODE = """
+redef LogAscii::use_json = T;
+redef ignore_checksums = T;
+redef Pcap::snaplen = 65535;
+"""
+
+
+def zeek_cluster_kill(sensor, capture):
+    """Zeek's supervisor cluster (manager, logger, proxy, one af-packet
+    worker): the worker killed mid-capture is started again by the
+    supervisor and goes on producing verdicts and notices."""
+    d = os.path.join(work, "cluster-zeek")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    open(os.path.join(d, "sup.zeek"), "w").write(ZEEK_CLUSTER)
+    open(os.path.join(d, "node.zeek"), "w").write(ZEEK_NODE)
+    env = dict(sensor.env(), ENCCHAN_PORT_BASE=str(30000 + os.getpid() % 20000),
+               ENCCHAN_SCRIPTS=os.path.join(root, "zeek-scripts"), ENCCHAN_NODE=os.path.join(d, "node.zeek"),
+               ENCCHAN_INTERFACE=f"af_packet::{SENSE}")
+    sup = subprocess.Popen(in_ns([sensor.binary(), "-j", "sup.zeek"]), cwd=d, env=env,
+                           stdout=open(os.path.join(d, "supervisor.out"), "w"), stderr=subprocess.STDOUT)
+
+    def worker_pids():
+        pids = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if os.readlink(f"/proc/{pid}/cwd") == os.path.join(d, "worker-1"):
+                    pids.append(int(pid))
+            except OSError:
+                pass
+        return pids
+    deadline = time.time() + 60
+    while time.time() < deadline and not worker_pids():
+        time.sleep(0.5)
+    time.sleep(8)  # the nodes find each other
+    rep = subprocess.Popen(in_ns(["tcpreplay", "-i", SEND, "--multiplier", "1", "--loop", "0", "--unique-ip",
+                                  "--duration", "45", capture]), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(12)
+    first = worker_pids()
+    for pid in first:
+        os.kill(pid, signal.SIGKILL)
+    killed_at = time.time()
+    deadline = time.time() + 30
+    while time.time() < deadline and not [p for p in worker_pids() if p not in first]:
+        time.sleep(0.2)
+    restarted = [p for p in worker_pids() if p not in first]
+    restart_s = time.time() - killed_at
+    rep.wait()
+    time.sleep(8)  # the last connections' lines reach the logger
+    sup.send_signal(signal.SIGTERM)
+    try:
+        sup.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        sup.kill()
+        sup.wait()
+    lines = {"encchan": [], "notice": []}
+    logger = os.path.join(d, "logger")
+    for dirpath, _, files in os.walk(logger):
+        for name in files:
+            kind = name.split("__")[0].split(".")[0]  # rotated "encchan__<times>__.log" or "encchan.log"
+            if kind in lines and name.endswith(".log"):
+                for line in open(os.path.join(dirpath, name), errors="replace"):
+                    if line.startswith("{"):
+                        lines[kind].append(json.loads(line))
+    after = [e for e in lines["encchan"] if e.get("ts", 0) > killed_at + restart_s]
+    notices_after = [e for e in lines["notice"] if e.get("ts", 0) > killed_at + restart_s]
+    ok = bool(first) and bool(restarted) and bool(after) and bool(notices_after)
+    note = (f"Zeek supervisor cluster: worker-1 (af-packet) killed with SIGKILL 12 s into the traffic "
+            f"(pid {first}); the supervisor started it again in {restart_s:.1f} s (pid {restarted}); "
+            f"encchan.log lines {len(lines['encchan'])}, {len(after)} of connections that began after the "
+            f"restart; notices {len(lines['notice'])}, {len(notices_after)} after it")
+    print(note, file=sys.stderr)
+    if not ok:
+        fail(note)
+    return note
+
+
 def shutdown_flows(sensor, capture):
     """Stop the sensor while flows are being judged: are they written out?"""
     d = os.path.join(work, f"shutdown-{sensor.kind}")
@@ -718,6 +818,7 @@ def main():
                 try:
                     if s.kind == "zeek":
                         faults.append(zeek_config_change(s, a.mixed))
+                        faults.append(zeek_cluster_kill(s, a.mixed))
                     else:
                         faults.append(suricata_reload(s, a.mixed))
                     faults.append(shutdown_flows(s, a.mixed))
