@@ -50,6 +50,10 @@ else
     echo "SKIP suricata-check: it could not be installed into $venv"
     [ -z "${ENCCHAN_CI:-}" ] || status=1
 fi
+# suricata-update takes the rules as a local source (the README's line).
+if [ -n "$suricata7" ]; then
+    bash "$crate/tests/suricata-update.sh" "$suricata7" || status=1
+fi
 if [ -n "$suricata7" ] && "$suricata7" -V 2>/dev/null | grep -q 'version 7\.0\.'; then
     if [ -f "$src7/src/autoconf.h" ]; then
         echo "==> Suricata plugin against $("$suricata7" -V)"
