@@ -64,8 +64,11 @@ if have_rules:
         conf = os.path.join(d, "s.yaml")
         open(conf, "w").write(f"%YAML 1.1\n---\ndefault-log-dir: {d}\nclassification-file: {rules}/classification.config\n"
                               "reference-config-file: /dev/null\nthreshold-file: /dev/null\n"
-                              # The rules' allow-list, as suricata-encchan.yaml defaults it.
-                              "vars:\n  address-groups:\n    ENCCHAN_ALLOWED_SERVERS: \"[0.0.0.0/32,::/128]\"\n"
+                              # The rules' allow-list, as suricata-encchan.yaml defaults it;
+                              # every address internal and external (the rules' directions
+                              # would hide loopback and private-to-private flows).
+                              "vars:\n  address-groups:\n    HOME_NET: \"any\"\n    EXTERNAL_NET: \"any\"\n"
+                              "    ENCCHAN_ALLOWED_SERVERS: \"[0.0.0.0/32,::/128]\"\n"
                               "outputs:\n  - eve-log:\n"
                               "      enabled: yes\n      filename: eve.json\n      types: [alert]\n")
         # One file at a time: the join needs the capture's name.

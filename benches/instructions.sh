@@ -60,7 +60,7 @@ else
 fi
 
 yaml() {  # yaml FILE [PLUGIN_SO [OUTPUT_ITEM_LINES]]
-    printf '%%YAML 1.1\n---\ndefault-log-dir: %s\nclassification-file: %s\nreference-config-file: /dev/null\nthreshold-file: /dev/null\n%s\noutputs:\n  - eve-log:\n      enabled: yes\n      filename: eve.json\n      types: [alert, flow]\n%s\n' \
+    printf '%%YAML 1.1\n---\ndefault-log-dir: %s\nclassification-file: %s\nreference-config-file: /dev/null\nthreshold-file: /dev/null\nvars:\n  address-groups:\n    HOME_NET: \"any\"\n    EXTERNAL_NET: \"any\"\n    ENCCHAN_ALLOWED_SERVERS: \"[0.0.0.0/32,::/128]\"\n%s\noutputs:\n  - eve-log:\n      enabled: yes\n      filename: eve.json\n      types: [alert, flow]\n%s\n' \
         "$work/cg" "$rules/classification.config" "${2:+plugins: [$2]}" "${3:-}" > "$1"
 }
 suricata_variants() {  # VERSION BINARY PLUGIN_SO OUTPUT_ITEM PLUGIN_RULES SHIPPED_DIR [ENTROPY_RULES]

@@ -57,7 +57,9 @@ run() {
     shift 5
     local d="$work/$ver-$name"
     mkdir -p "$d"
-    printf '%%YAML 1.1\n---\ndefault-log-dir: %s\ndefault-rule-path: %s\nclassification-file: %s\nreference-config-file: /dev/null\nthreshold-file: /dev/null\n%s\n' \
+    # The rules' address variables (every address internal and external:
+    # the captures are loopback and private) and allow-list default.
+    printf '%%YAML 1.1\n---\ndefault-log-dir: %s\ndefault-rule-path: %s\nclassification-file: %s\nreference-config-file: /dev/null\nthreshold-file: /dev/null\nvars:\n  address-groups:\n    HOME_NET: \"any\"\n    EXTERNAL_NET: \"any\"\n    ENCCHAN_ALLOWED_SERVERS: \"[0.0.0.0/32,::/128]\"\n%s\n' \
         "$d" "$rules" "$rules/classification.config" "$conf_lines" > "$d/suricata.yaml"
     local runmode=(--runmode single)
     case "$name" in

@@ -19,18 +19,30 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 
+# The Debian archive this machine's apt already uses (the URI of its
+# release's own suite, in sources.list or sources.list.d/*.sources, as apt
+# itself lists it): the script names no archive host of its own.
+archive_uri() {
+    local codename
+    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+    apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
+        awk -v c="$codename" '$2 == c { sub(/\/+$/, "", $1); print $1; exit }'
+}
+
 add_sources() {
-    local f=/etc/apt/sources.list.d/encchan-suricata.sources
+    local f=/etc/apt/sources.list.d/encchan-suricata.sources uri
     [ -f "$f" ] && return 0
-    $SUDO tee "$f" >/dev/null <<'SRC'
+    uri=$(archive_uri)
+    [ -n "$uri" ] || { echo "no Debian archive in apt's sources to add backports from" >&2; return 1; }
+    $SUDO tee "$f" >/dev/null <<SRC
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $uri
 Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb-src
-URIs: http://deb.debian.org/debian
+URIs: $uri
 Suites: trixie-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -62,7 +74,7 @@ install7() {
     (
         cd "$(dirname "$src")"
         [ -f "suricata_$v.orig.tar.xz" ] ||
-            curl -fsS -o "suricata_$v.orig.tar.xz" "http://deb.debian.org/debian/pool/main/s/suricata/suricata_$v.orig.tar.xz"
+            curl -fsS -o "suricata_$v.orig.tar.xz" "$(archive_uri)/pool/main/s/suricata/suricata_$v.orig.tar.xz"
         tar xJf "suricata_$v.orig.tar.xz"
         cd "suricata-$v"
         echo "==> configuring Suricata $v's source for the plugin's headers (no build)"
@@ -89,7 +101,7 @@ fetch8() {
         local v
         for v in $(apt-cache showsrc suricata | sed -n 's/^Version: 1:\(8\.0\.[0-9]*\)-.*/\1/p' | sort -Vru) 8.0.7; do
             if curl -fsS -o "suricata_$v.orig.tar.gz" \
-                "http://deb.debian.org/debian/pool/main/s/suricata/suricata_$v.orig.tar.gz"; then
+                "$(archive_uri)/pool/main/s/suricata/suricata_$v.orig.tar.gz"; then
                 tar xzf "suricata_$v.orig.tar.gz"
                 break
             fi

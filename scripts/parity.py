@@ -206,7 +206,11 @@ def suricata_run(major, target, d):
     os.makedirs(d, exist_ok=True)
     conf = os.path.join(d, "suricata.yaml")
     open(conf, "w").write("\n".join([
-        "%YAML 1.1", "---", f"default-log-dir: {d}", "plugins:", f"  - {plugins[major]}",
+        # The rules' address variables, as check.py's runs set them (every
+        # end counts as internal and external: the captures are loopback).
+        "%YAML 1.1", "---", f"default-log-dir: {d}", "vars:", "  address-groups:", '    HOME_NET: "any"',
+        '    EXTERNAL_NET: "any"', '    ENCCHAN_ALLOWED_SERVERS: "[0.0.0.0/32,::/128]"',
+        "plugins:", f"  - {plugins[major]}",
         "encchan:", "  eve: all", "outputs:", *outputs,
         f"classification-file: {os.path.join(rules_dir, 'classification.config')}",
         "reference-config-file: /dev/null", "threshold-file: /dev/null", "pcap-file:", "  checksum-checks: no", ""]))

@@ -2,7 +2,7 @@
 -- the engine through LuaJIT's FFI over its C ABI (libencchan.so, built by
 -- `cargo build --release -p encchan-ffi`).
 --
---   alert ip any any -> any any (msg:"..."; lua:encchan.lua; sid:9573401; rev:1;)
+--   alert ip [$HOME_NET,...] any <> [$EXTERNAL_NET,...] any (msg:"..."; lua:encchan.lua; sid:9573401; ...)
 --
 -- Needs `security: lua: allow-rules: yes` in suricata.yaml, and the library:
 -- ENCCHAN_LIBRARY=/path/to/libencchan.so in Suricata's environment, or

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Checks the Suricata plugin's behaviour with real Suricata runs (see run.sh)."""
-import argparse, csv, ctypes, json, os, re, subprocess, sys
+import argparse, csv, ctypes, json, os, re, struct, subprocess, sys
 
 p = argparse.ArgumentParser()
 p.add_argument("--root"); p.add_argument("--work"); p.add_argument("--major", type=int)
@@ -28,10 +28,19 @@ def check(ok, what):
 snippet_text = open(os.path.join(rules_dir, "suricata-encchan.yaml")).read()
 allowed_default = re.search(r'^    ENCCHAN_ALLOWED_SERVERS: "([^"]*)"', snippet_text, re.M)
 ALLOWED_DEFAULT = allowed_default.group(1) if allowed_default else ""
-VARS = ["vars:", "  address-groups:", f'    ENCCHAN_ALLOWED_SERVERS: "{ALLOWED_DEFAULT}"']
+# HOME_NET and EXTERNAL_NET: both `any` here. The corpus is loopback (client
+# and server are both 127.0.0.1) and the shared captures have every kind of
+# address, so every end must count as internal and external for every flow
+# to alert as it does for the engine (parity.py compares these runs with the
+# CLI). Section 2c tests the directions with the values operators use
+# (OPERATOR_VARS, Suricata's own suricata.yaml) on rewritten captures.
+VARS = ["vars:", "  address-groups:", '    HOME_NET: "any"', '    EXTERNAL_NET: "any"',
+        f'    ENCCHAN_ALLOWED_SERVERS: "{ALLOWED_DEFAULT}"']
+OPERATOR_VARS = ["vars:", "  address-groups:", '    HOME_NET: "[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]"',
+                 '    EXTERNAL_NET: "!$HOME_NET"', f'    ENCCHAN_ALLOWED_SERVERS: "{ALLOWED_DEFAULT}"']
 
 
-def config(d, extra=(), eve="all"):
+def config(d, extra=(), eve="all", vars_=None):
     """A minimal suricata.yaml: the plugin, EVE alerts and flows (with the
     verdict of every flow, `encchan.eve: all`, unless `eve` says otherwise)."""
     outputs = ["  - eve-log:", "      enabled: yes", "      filename: eve.json",
@@ -39,7 +48,7 @@ def config(d, extra=(), eve="all"):
     if a.major == 7:
         outputs = ["  - encchan:", "      enabled: yes"] + outputs
     etc = "/etc/suricata" if a.major == 7 else os.path.join(a.root, "suricata-rules")
-    text = "\n".join(["%YAML 1.1", "---", f"default-log-dir: {d}", *VARS, "plugins:", f"  - {a.plugin}",
+    text = "\n".join(["%YAML 1.1", "---", f"default-log-dir: {d}", *(vars_ or VARS), "plugins:", f"  - {a.plugin}",
                       *(["encchan:", f"  eve: {eve}"] if eve else []),
                       "outputs:", *outputs,
                       f"classification-file: {os.path.join(a.root, 'suricata-rules', 'classification.config')}",
@@ -54,7 +63,7 @@ def key(src, sport, dst, dport, proto):
     return (src, int(sport), dst, int(dport), proto.upper())
 
 
-def suricata(pcap, name, extra=(), env=None, records=None, eve="all"):
+def suricata(pcap, name, extra=(), env=None, records=None, eve="all", vars_=None):
     """Runs Suricata; returns (verdicts by flow key, alerts, app_proto by key).
 
     With `records`, also a list: the EVE records (and 7.0's encchan ones)."""
@@ -63,13 +72,13 @@ def suricata(pcap, name, extra=(), env=None, records=None, eve="all"):
     rules = "encchan-keyword.rules" if a.major == 8 else "encchan.rules"
     # A directory is read oldest capture first (capture_order.py says why).
     source = chronological(pcap, os.path.join(d, "input")) if os.path.isdir(pcap) else pcap
-    cmd = [a.suricata, "-c", config(d, eve=eve), "-S", os.path.join(rules_dir, rules), "-k", "none", "-l", d, "-r", source,
+    cmd = [a.suricata, "-c", config(d, eve=eve, vars_=vars_), "-S", os.path.join(rules_dir, rules), "-k", "none", "-l", d, "-r", source,
            *extra]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     check(r.returncode == 0, f"{' '.join(cmd)}: {r.stdout[-800:]}{r.stderr[-800:]}")
     check("AddressSanitizer" not in r.stdout + r.stderr, f"{' '.join(cmd)}: {r.stderr[-3000:]}")
     check("Initializing plugin encchan" in r.stdout + r.stderr, f"plugin not loaded: {r.stdout[-500:]}")
-    if not extra and env is None and r.returncode == 0:
+    if not extra and env is None and vars_ is None and r.returncode == 0:
         # A plain run of a capture (file or directory): scripts/parity.py
         # reads its records.
         with open(os.path.join(a.work, "runs.tsv"), "a") as runs:
@@ -131,8 +140,33 @@ for n, alert in enumerate(ALERTS):
           f"encchan.rules: sid {9573001 + n} must match {alert}: {fb!r}")
     check(f"encchan:{alert};" in kw and f"encchan_alert {alert};" in kw,
           f"encchan-keyword.rules: sid {9573101 + n} must match {alert}: {kw!r}")
-    strip = lambda r: re.sub(r"flowbits:[^;]*; |encchan:[^;]*; prefilter; |threshold:[^;]*; |sid:\d+; ", "", r)
+    # performance_impact differs too: the keyword has a prefilter engine, the
+    # content-less flowbits rules are inspected on every packet.
+    strip = lambda r: re.sub(r"flowbits:[^;]*; |encchan:[^;]*; prefilter; |threshold:[^;]*; |sid:\d+; "
+                             r"|performance_impact \w+, ", "", r)
     check(strip(fb) == strip(kw), f"sid {9573001 + n} and {9573101 + n} differ beyond their form:\n{fb}{kw}")
+
+# 0b. Every rules file loads (`suricata -T`, which fails on a rule that does
+#     not) with the operators' address variables, where it is meant to:
+#     encchan.rules on 7.0 and 8.0, the keyword rules on 8.0 with the plugin,
+#     the Lua fallback on 7.0, the entropy keyword on 8.0; the keyword and
+#     entropy rules must not load on 7.0 (its header says 8.0 only).
+LOADS = {"encchan.rules": (7, 8), "encchan-keyword.rules": (8,), "encchan-lua.rules": (7,),
+         "encchan-entropy.rules": (8,)}
+check(set(LOADS) == {f for f in os.listdir(rules_dir) if f.endswith(".rules")}, f"rules files: {sorted(LOADS)}")
+for name, majors in LOADS.items():
+    d = os.path.join(a.work, "load-" + name)
+    os.makedirs(d, exist_ok=True)
+    extra = [f"default-rule-path: {rules_dir}", "security:", "  lua:", "    allow-rules: yes"]
+    conf = config(d, extra, vars_=OPERATOR_VARS)
+    env = dict(os.environ, ENCCHAN_LIBRARY=os.path.join(a.root, "target", "release", "libencchan.so"))
+    r = subprocess.run([a.suricata, "-T", "-c", conf, "-S", os.path.join(rules_dir, name), "-l", d],
+                       capture_output=True, text=True, env=env)
+    out = r.stdout + r.stderr
+    if a.major in majors:
+        check(r.returncode == 0 and " 0 rules failed" in out, f"suricata -T {name}: exit {r.returncode}: {out[-1500:]}")
+    elif name != "encchan-lua.rules":  # 8.0's Lua has no FFI: whether it loads is not the point
+        check(r.returncode != 0, f"suricata -T {name} loaded on {a.major}.0, meant for {majors}")
 
 # 1. The labeled corpus: verdicts as labeled, entropy equal to the CLI's,
 #    rule alerts only for raised verdicts, and for every verdict reached
@@ -309,8 +343,10 @@ check(ALLOWED_DEFAULT != "", "suricata-encchan.yaml defines vars.address-groups.
 for sid, line in sorted({**flowbits_rules, **keyword_rules}.items()):
     if 9573001 <= sid <= 9573199:
         dns = "encchan_alert dns_encoded_payload;" in line
-        guarded = line.startswith("alert ip !$ENCCHAN_ALLOWED_SERVERS any -> !$ENCCHAN_ALLOWED_SERVERS any (")
-        check(guarded != dns, f"sid {sid}: the allowed-servers variable on both sides (not for DNS): {line[:90]}")
+        _, _, src, _, arrow, dst = line.split(" (", 1)[0].split()[:6]
+        sides = [("!$ENCCHAN_ALLOWED_SERVERS" in side) for side in (src, dst)]
+        check(sides == [not dns, not dns] and arrow == "->",
+              f"sid {sid}: the allowed-servers variable on both sides (not for DNS): {line[:120]}")
 rc4 = os.path.join(corpus, "pcaps", "rc4_nc.pcap")
 rc4_server = next(c["server"]["ip"] for c in cli(rc4) if c["server"]["port"] == 4448)
 for name, allowed, want_alert in (("allowed-default", None, True), ("allowed-other", "[192.0.2.0/24]", True),
@@ -355,6 +391,66 @@ for eve in (None, "alerts"):
           f"encchan.eve: {eve or '(default)'}: {len(dv)} verdicts in EVE, {len(with_alerts)} flows with alerts "
           f"of {len(sv)}: {sorted(set(dv) ^ set(with_alerts), key=str)[:5]}")
     check(da == sa, f"encchan.eve: {eve or '(default)'} changes the rule alerts: {sorted(set(da) ^ set(sa))[:5]}")
+
+# 2c. Directions, with the address variables operators use (OPERATOR_VARS):
+#     the corpus rewritten with each flow's client (the sender of its first
+#     packet) in HOME_NET and its server outside gives every flow the rule
+#     alerts of the loopback run; rewritten the other way round (an external
+#     client of an internal server), the rules whose header names $HOME_NET
+#     (outbound C2, exfiltration, odd ports, external certificates) stay
+#     silent and the rest alert as before.
+LOOPBACK, INSIDE, OUTSIDE = bytes([127, 0, 0, 1]), bytes([10, 1, 0, 2]), bytes([203, 0, 113, 7])
+
+
+def rewrite_capture(src, dst, client, server):
+    """Copies a loopback capture (pcap, Ethernet, IPv4) with each TCP/UDP
+    flow's client at `client` and its server at `server`. Checksums are left
+    as they were: the test configuration does not check them."""
+    data = open(src, "rb").read()
+    out, off, clients = [data[:24]], 24, {}
+    while off + 16 <= len(data):
+        incl = struct.unpack("<I", data[off + 8:off + 12])[0]
+        pkt = bytearray(data[off + 16:off + 16 + incl])
+        if len(pkt) >= 38 and pkt[12:14] == b"\x08\x00" and pkt[23] in (6, 17) and pkt[26:30] == pkt[30:34] == LOOPBACK:
+            l4 = 14 + (pkt[14] & 15) * 4
+            sport, dport = struct.unpack(">HH", pkt[l4:l4 + 4])
+            first = clients.setdefault((pkt[23], min(sport, dport), max(sport, dport)), sport)
+            pkt[26:30], pkt[30:34] = (client, server) if sport == first else (server, client)
+        out.append(data[off:off + 16] + bytes(pkt))
+        off += 16 + incl
+    open(dst, "wb").write(b"".join(out))
+
+
+def alerts_by_flow(run):
+    """sids per flow, the flow named by its protocol and ports (the loopback
+    run's addresses are not the rewritten ones)."""
+    flows = {}
+    for k, sid in run[1]:
+        flows.setdefault((k[4], min(k[1], k[3]), max(k[1], k[3])), set()).add(sid)
+    return flows
+
+
+directional = {sid for sid, line in {**rules_by_sid("encchan.rules"), **keyword_rules}.items()
+               if "$HOME_NET" in line.split(" (", 1)[0]}
+check(SID_BASE + 1 in directional and SID_BASE + 4 not in directional and SID_BASE + 9 not in directional,
+      f"directional sids: {sorted(directional)}")
+loopback = alerts_by_flow(single)
+for way, client, server in (("outbound", INSIDE, OUTSIDE), ("inbound", OUTSIDE, INSIDE)):
+    d = os.path.join(a.work, f"{way}-pcaps")
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(pcaps):
+        rewrite_capture(os.path.join(pcaps, f), os.path.join(d, f), client, server)
+    got = alerts_by_flow(suricata(d, way, ["--runmode", "single"], vars_=OPERATOR_VARS))
+    want = loopback if way == "outbound" else \
+        {k: v - directional for k, v in loopback.items() if v - directional}
+    diff = sorted(k for k in want.keys() | got.keys() if want.get(k) != got.get(k))
+    check(got == want, f"{way} (client {'.'.join(map(str, client))}, server {'.'.join(map(str, server))}): "
+          + "; ".join(f"{k}: want {sorted(want.get(k, ()))}, got {sorted(got.get(k, ()))}" for k in diff[:8]))
+    if way == "inbound":
+        silenced = sum(len(v & directional) for v in loopback.values())
+        check(silenced > 0, "no directional rule alerted on the corpus: the inbound run proves nothing")
+        print(f"suricata {a.major}: directions: {sum(map(len, loopback.values()))} rule alerts on the loopback corpus, "
+              f"the same outbound, {silenced} of directional rules silent inbound", file=sys.stderr)
 
 # 3. The no-plugin variants on the corpus, beside the plugin: 7.0's Lua
 #    fallback (the engine through LuaJIT's FFI) must flag only labeled

@@ -32,6 +32,28 @@ cargo build -q --release --locked -p encchan-cli -p encchan-ffi --manifest-path 
 
 status=0
 ran=0
+
+# suricata-check over every rules file (tests/lint.py; what it keeps is in
+# tests/lint-allow.tsv with why), from a virtualenv under target/ (made
+# once, as the Zeek suite does for mmdb-writer). No venv: SKIP, or a
+# failure in CI.
+venv="$root/target/suricata-check-venv"
+if [ ! -x "$venv/bin/suricata-check" ]; then
+    echo "==> installing suricata-check into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv" && "$venv/bin/pip" install -q 'suricata-check==0.9.3b0' || rm -rf "$venv"
+fi
+if [ -x "$venv/bin/suricata-check" ]; then
+    echo "==> suricata-check over suricata-rules/"
+    python3 "$crate/tests/lint.py" --root "$root" --work "$work/lint" --suricata-check "$venv/bin/suricata-check" || status=1
+else
+    echo "SKIP suricata-check: it could not be installed into $venv"
+    [ -z "${ENCCHAN_CI:-}" ] || status=1
+fi
+# suricata-update takes the rules as a local source (the README's line).
+if [ -n "$suricata7" ]; then
+    bash "$crate/tests/suricata-update.sh" "$suricata7" || status=1
+fi
 if [ -n "$suricata7" ] && "$suricata7" -V 2>/dev/null | grep -q 'version 7\.0\.'; then
     if [ -f "$src7/src/autoconf.h" ]; then
         echo "==> Suricata plugin against $("$suricata7" -V)"
