@@ -149,7 +149,9 @@ class Sensor:
         """The configuration; with a unix socket (rule reloads) the rules
         are named here, as Suricata reloads no rules given with -S."""
         lines = ["%YAML 1.1", "---", f"default-log-dir: {d}",
-                 "vars:", "  address-groups:", '    ENCCHAN_ALLOWED_SERVERS: "[0.0.0.0/32,::/128]"',
+                 # Every flow of the mix is judged whatever its addresses.
+                 "vars:", "  address-groups:", '    HOME_NET: "any"', '    EXTERNAL_NET: "any"',
+                 '    ENCCHAN_ALLOWED_SERVERS: "[0.0.0.0/32,::/128]"',
                  f"classification-file: {os.path.join(rules_dir, 'classification.config')}",
                  "reference-config-file: /dev/null", "threshold-file: /dev/null",
                  "stats:", "  enabled: yes", "  interval: 1",
