@@ -47,6 +47,12 @@ bash cpp-shim/tests/zkg.sh
 echo "==> Suricata plugin"
 bash crates/encchan-suricata/tests/run.sh
 
+# The Debian packages (scripts/build-debs.sh): installed with apt, the CLI,
+# the library through pkg-config and Debian's Suricata with the packaged
+# plugin and rules, then purged without a file left.
+echo "==> Debian packages"
+bash tests/debs.sh
+
 # Parity across front ends: the flows the CLI alerts on get the same alert
 # names in Zeek's logs and in Suricata 7.0's and 8.0's rule alerts; every
 # difference is listed with its reason in tests/parity-exceptions.tsv.
