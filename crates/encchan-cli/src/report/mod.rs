@@ -140,3 +140,79 @@ impl Records for Collector {
 fn alert_names() -> Vec<&'static str> {
     Alert::ALL.iter().map(|a| a.name()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{Segment, Tcp};
+    use crate::flows::{Limits, Table};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn tcp<'a>(from: u8, to: u8, flags: &str, seq: u32, payload: &'a [u8]) -> Segment<'a> {
+        let ip = |n| IpAddr::V4(Ipv4Addr::new(10, 0, 0, n));
+        let port = |n| if n == 1 { 40000 } else { 3128 };
+        Segment {
+            src: ip(from),
+            dst: ip(to),
+            sport: port(from),
+            dport: port(to),
+            tcp: Some(Tcp {
+                seq,
+                ack_seq: 0,
+                syn: flags.contains('S'),
+                ack: flags.contains('A'),
+                fin: false,
+                rst: false,
+            }),
+            payload,
+            missing: 0,
+        }
+    }
+
+    /// A proxy asked to CONNECT to a "host" that is markup, then ciphertext
+    /// without a handshake: the page shows the host, escaped.
+    #[test]
+    fn strings_from_the_capture_are_escaped() {
+        let cfg = Config::default();
+        let mut collector = Collector::new(&cfg, 10);
+        let mut table = Table::new(cfg.clone(), Limits::default());
+        table.keep_byte_counts(collector.wants_byte_counts());
+        let connect = b"CONNECT <script>alert(1)</script>:443 HTTP/1.1\r\n\r\n";
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let noise: Vec<u8> = (0..2048)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let mut out = Vec::new();
+        let mut emit = |r| out.push(r);
+        table.packet(&tcp(1, 2, "S", 100, b""), 1, 0, &mut emit);
+        table.packet(&tcp(2, 1, "SA", 900, b""), 2, 0, &mut emit);
+        table.packet(&tcp(1, 2, "A", 101, connect), 3, 0, &mut emit);
+        let ok = b"HTTP/1.1 200 Connection established\r\n\r\n";
+        table.packet(&tcp(2, 1, "A", 901, ok), 4, 0, &mut emit);
+        let seq = 101 + connect.len() as u32;
+        table.packet(&tcp(1, 2, "A", seq, &noise), 5, 0, &mut emit);
+        table.finish_all(&mut emit);
+        let hostile_file = "\"><img src=x onerror=alert(2)>.pcap";
+        for r in &out {
+            collector.record(r, &cfg, hostile_file).unwrap();
+        }
+        assert_eq!(collector.flagged, 1, "the tunnel's ciphertext is flagged");
+        let summary = Summary {
+            flows: 1,
+            flows_with_alerts: 1,
+            ..Summary::default()
+        };
+        let page = collector.render(&summary, &[hostile_file.to_owned()]);
+        assert!(page.contains("&lt;script&gt;alert(1)"), "the host is shown");
+        assert!(
+            page.contains("&quot;&gt;&lt;img src=x"),
+            "the file name is shown"
+        );
+        assert!(!page.contains("<script") && !page.contains("<img"));
+    }
+}

@@ -16,7 +16,7 @@ td.nowrap{white-space:nowrap}td.n,th.n{text-align:right;font-variant-numeric:tab
 .figures{display:grid;grid-template-columns:repeat(4,1fr);gap:10px;margin:12px 0}
 .figure{background:#f3f5f9;border-radius:6px;padding:8px 12px}.figure b{display:block;font-size:22px}
 svg{width:100%;height:auto;font-size:12px}
-.plot{fill:#fafbfd;stroke:#c9cfdb}.axis{stroke:#8a93a6}.tick{fill:#4a5266}.small{font-size:9px}
+.plot{fill:#fafbfd;stroke:#c9cfdb}.axis{stroke:#8a93a6}.tick{fill:#4a5266}.small{font-size:7px}
 .mid{text-anchor:middle}.end{text-anchor:end}.label{fill:#1d2330}.lane{font-weight:600}
 .clean{fill:#8a93a6;fill-opacity:.55}.flagged{fill:#c62828}
 .threshold{stroke:#c62828;stroke-dasharray:5 4;stroke-width:1.2}.threshold-label{fill:#c62828}

@@ -411,10 +411,15 @@ pub fn histogram(counts: &[u32; 256], total: u32, label: &str) -> Html {
             ("class", "threshold"),
         ],
     );
-    for (x, tick) in [(0.0, "00"), (32.0, "20"), (127.0, "7f"), (255.0, "ff")] {
+    for (x, tick, class) in [
+        (0.0, "00", "tick small"),
+        (32.0, "20", "tick small mid"),
+        (127.0, "7f", "tick small mid"),
+        (256.0, "ff", "tick small end"),
+    ] {
         h.elem(
             "text",
-            &[("x", &f(x)), ("y", &f(ht + 10.0)), ("class", "tick small")],
+            &[("x", &f(x)), ("y", &f(ht + 10.0)), ("class", class)],
             tick,
         );
     }
