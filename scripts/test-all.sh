@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libclang-dev clang valgrind tcpdump)
+apt_packages=(libclang-dev clang valgrind tcpdump chromium)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -29,6 +29,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "==> cargo test --workspace"
 cargo test --workspace --locked
+
+# The HTML report of the corpus rendered in headless Chromium (SKIP without
+# chromium, a failure in CI); regenerates docs/report.png.
+echo "==> report in headless Chromium"
+bash scripts/test-report.sh
 
 # The Zeek and Suricata suites keep their runs here for the parity test
 # (scripts/parity.py) instead of running every sensor again.

@@ -7,7 +7,7 @@ use crate::flows::{FlowRecord, Limits, Table};
 use crate::output::Writer;
 use crate::pcap;
 use encchan_core::{Alert, Config};
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -44,18 +44,42 @@ pub struct Options {
     pub progress: bool,
 }
 
+/// Where a run's records go as flows end: the NDJSON or table
+/// [`Writer`], or the HTML report's collector.
+pub trait Records {
+    fn record(&mut self, r: &FlowRecord, cfg: &Config, pcap: &str) -> io::Result<()>;
+    /// Writes what is buffered.
+    fn flush(&mut self) -> io::Result<()>;
+    /// Whether records should carry each direction's byte counts (the
+    /// report draws them; they cost memory per open flow).
+    fn wants_byte_counts(&self) -> bool {
+        false
+    }
+}
+
+impl<W: Write> Records for Writer<W> {
+    fn record(&mut self, r: &FlowRecord, cfg: &Config, pcap: &str) -> io::Result<()> {
+        self.write(r, cfg, pcap)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Writer::flush(self)
+    }
+}
+
 /// Packets between two updates of the progress bar.
 const PROGRESS_EVERY: u64 = 4096;
 
 /// Analyzes `opts.files` in order as one traffic stream, writing records to
 /// `out` as flows end. Unreadable files are reported in
 /// [`Summary::errors`]; the `Err` is for failures to write the output.
-pub fn run<W: Write>(opts: &Options, out: &mut Writer<W>) -> std::io::Result<Summary> {
+pub fn run<R: Records>(opts: &Options, out: &mut R) -> io::Result<Summary> {
     let mut summary = Summary {
         files: opts.files.len(),
         ..Summary::default()
     };
     let mut table = Table::new(opts.config.clone(), opts.limits);
+    table.keep_byte_counts(out.wants_byte_counts());
     let names: Vec<String> = opts.files.iter().map(|p| p.display().to_string()).collect();
     let cfg = opts.config.clone();
     let mut write_error: Option<std::io::Error> = None;
@@ -71,7 +95,7 @@ pub fn run<W: Write>(opts: &Options, out: &mut Writer<W>) -> std::io::Result<Sum
         }
         if write_error.is_none() {
             let name = names.get(r.file).map_or("", String::as_str);
-            if let Err(e) = out.write(&r, &cfg, name) {
+            if let Err(e) = out.record(&r, &cfg, name) {
                 write_error = Some(e);
             }
         }

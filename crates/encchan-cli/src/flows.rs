@@ -62,6 +62,39 @@ pub struct FlowRecord {
     pub end: End,
     /// When the first alert was published, if one was.
     pub decided: Option<Decided>,
+    /// The byte values of each direction's inspection window, when the
+    /// table keeps them ([`Table::keep_byte_counts`]).
+    pub byte_counts: Option<Box<ByteCounts>>,
+}
+
+/// How often each byte value occurred in the first `inspect_budget` bytes
+/// the host fed the engine per direction (client first, as the host saw
+/// the sides): the engine's inspection window, including the bytes a
+/// protocol explained, which its statistics leave out. The engine keeps no
+/// histogram; this one is the CLI's, for the report's pictures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ByteCounts {
+    pub counts: [[u32; 256]; 2],
+    pub total: [u32; 2],
+}
+
+impl ByteCounts {
+    fn new() -> Box<ByteCounts> {
+        Box::new(ByteCounts {
+            counts: [[0; 256]; 2],
+            total: [0; 2],
+        })
+    }
+
+    /// Counts what of `bytes` still fits in direction `d`'s window.
+    fn add(&mut self, d: usize, bytes: &[u8], window: u32) {
+        let room = window.saturating_sub(self.total[d]) as usize;
+        let take = &bytes[..bytes.len().min(room)];
+        for &b in take {
+            self.counts[d][b as usize] += 1;
+        }
+        self.total[d] += take.len() as u32;
+    }
 }
 
 /// How much of a flow the engine had seen when it published its first
@@ -82,10 +115,14 @@ pub struct Decided {
 }
 
 /// What the host fed the engine, and when it first published an alert.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Progress {
     fed: Decided,
     decided: Option<Decided>,
+    /// Whether to keep byte counts, allocated at the first payload (a flow
+    /// without payload costs nothing).
+    keep_byte_counts: bool,
+    byte_counts: Option<Box<ByteCounts>>,
 }
 
 /// Feeds `bytes` of `dir` to `flow` and notes when an alert is first
@@ -101,6 +138,10 @@ fn feed(
 ) {
     let fed = flow.feed(cfg, dir, bytes, ts_us);
     let d = dir as usize;
+    if progress.keep_byte_counts {
+        let counts = progress.byte_counts.get_or_insert_with(ByteCounts::new);
+        counts.add(d, bytes, cfg.inspect_budget);
+    }
     progress.fed.bytes[d] += bytes.len() as u64;
     progress.fed.payloads[d] += 1;
     if fed.news && progress.decided.is_none() {
@@ -206,6 +247,7 @@ pub struct Table {
     now_us: u64,
     last_sweep_us: u64,
     packets_since_sweep: u64,
+    keep_byte_counts: bool,
     pub stats: TableStats,
 }
 
@@ -220,8 +262,15 @@ impl Table {
             now_us: 0,
             last_sweep_us: 0,
             packets_since_sweep: 0,
+            keep_byte_counts: false,
             stats: TableStats::default(),
         }
+    }
+
+    /// Keep each flow's [`ByteCounts`] (2 KiB per open flow with payload)
+    /// and hand them over in its record.
+    pub fn keep_byte_counts(&mut self, keep: bool) {
+        self.keep_byte_counts = keep;
     }
 
     pub fn config(&self) -> &Config {
@@ -414,7 +463,10 @@ impl Table {
             first_ts_us: ts_us,
             last_ts_us: ts_us,
             file,
-            progress: Progress::default(),
+            progress: Progress {
+                keep_byte_counts: self.keep_byte_counts,
+                ..Progress::default()
+            },
         };
         let i = match self.free.pop() {
             Some(i) => {
@@ -482,6 +534,7 @@ impl Table {
             .progress
             .decided
             .or((!verdict.alerts.is_empty()).then_some(at_end));
+        let byte_counts = slot.progress.byte_counts.take();
         emit(FlowRecord {
             tcp: slot.key.tcp,
             client: slot.client,
@@ -495,6 +548,7 @@ impl Table {
             start: slot.start,
             file: slot.file,
             end,
+            byte_counts,
         });
     }
 
@@ -969,6 +1023,29 @@ mod tests {
         assert_eq!(out[0].verdict.dirs[0].inspected, 14);
         assert_eq!(out[0].verdict.dirs[1].bytes, noise.len() as u64 + 4);
         assert_eq!(out[0].verdict.dirs[1].inspected as usize, budget);
+    }
+
+    #[test]
+    fn byte_counts_cover_each_directions_window_only_when_kept() {
+        let mut run = Run::new(Limits::default());
+        run.feed(udp(C, S, b"aab"), 1);
+        assert!(run.finish()[0].byte_counts.is_none());
+        let mut run = Run::new(Limits::default());
+        run.table.keep_byte_counts(true);
+        let budget = run.table.config().inspect_budget as usize;
+        run.feed(udp(C, S, b"aab"), 1);
+        run.feed(udp(S, C, &vec![7u8; budget + 100]), 2);
+        let out = run.finish();
+        let counts = out[0].byte_counts.as_ref().unwrap();
+        assert_eq!(
+            (
+                counts.counts[0][b'a' as usize],
+                counts.counts[0][b'b' as usize]
+            ),
+            (2, 1)
+        );
+        assert_eq!(counts.total, [3, budget as u32]);
+        assert_eq!(counts.counts[1][7] as usize, budget);
     }
 
     #[test]

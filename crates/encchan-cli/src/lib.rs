@@ -3,9 +3,12 @@
 //! judgement is the engine's.
 
 pub mod analyze;
+pub mod args;
 pub mod config_file;
 pub mod decode;
 pub mod flows;
+pub mod generate;
 pub mod output;
 pub mod pcap;
 pub mod reassembly;
+pub mod report;

@@ -1,121 +1,108 @@
-//! The `encchan` binary: argument parsing, the config file, output setup and
-//! exit codes around [`encchan_cli::analyze::run`].
+//! The `encchan` binary: dispatch, the config file, output setup and exit
+//! codes around [`encchan_cli::analyze::run`]. The arguments are defined in
+//! [`encchan_cli::args`].
 //!
-//! `encchan analyze [--format ndjson|table] [--config FILE] [--fail-on-alert]
-//! [--udp-idle-timeout SECS] [--tcp-idle-timeout SECS] [--max-flows N] PCAP...`
-//!
-//! Exit codes: 0 ok; 1 with `--fail-on-alert` when a flow raised an alert;
-//! 2 usage error or unreadable input (a missing file stops before any
-//! output; a truncated or corrupt one is reported after the records of
+//! Exit codes: 0 ok; 1 with `analyze --fail-on-alert` when a flow raised an
+//! alert; 2 usage error or unreadable input (a missing file stops before
+//! any output; a truncated or corrupt one is reported after the records of
 //! every flow read).
 
-use clap::{Parser, Subcommand, ValueEnum};
-use encchan_cli::analyze::{self, Options};
-use encchan_cli::config_file;
+use clap::Parser;
+use encchan_cli::analyze::{self, Options, Records, Summary};
+use encchan_cli::args::{Cli, Command, Format, Generate, RunArgs};
 use encchan_cli::flows::Limits;
-use encchan_cli::output::Writer;
-use std::io::{BufWriter, IsTerminal};
-use std::path::PathBuf;
+use encchan_cli::output::{colour_wanted, Writer};
+use encchan_cli::report::Collector;
+use encchan_cli::{config_file, generate};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Instant;
-
-#[derive(Parser)]
-#[command(
-    name = "encchan",
-    version,
-    about = "Find C2 hidden in encrypted channels (MITRE ATT&CK T1573)"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Format {
-    Ndjson,
-    Table,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Analyze pcap/pcapng captures: one record per flow.
-    Analyze {
-        /// Output format.
-        #[arg(long, value_enum, default_value = "ndjson")]
-        format: Format,
-        /// TOML file with the engine's knobs (see README).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Exit 1 when any flow raised an alert.
-        #[arg(long)]
-        fail_on_alert: bool,
-        /// Seconds after which an idle UDP flow ends (0: never).
-        #[arg(long, default_value_t = 60.0, value_parser = seconds)]
-        udp_idle_timeout: f64,
-        /// Seconds after which an idle TCP flow ends (0: never).
-        #[arg(long, default_value_t = 300.0, value_parser = seconds)]
-        tcp_idle_timeout: f64,
-        /// Most flows tracked at once; the least recently active are ended
-        /// first when full.
-        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
-        max_flows: u64,
-        /// Capture files (pcap or pcapng), read in order as one stream.
-        #[arg(required = true)]
-        pcaps: Vec<PathBuf>,
-    },
-    /// Print every knob of the engine with its default, as a `--config`
-    /// file (with `--why`: the reason for each default).
-    Knobs {
-        /// Also print why each default is what it is.
-        #[arg(long)]
-        why: bool,
-    },
-}
-
-/// A non-negative, finite number of seconds.
-fn seconds(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        _ => Err(format!("`{s}` is not a number of seconds (>= 0)")),
-    }
-}
 
 /// Inputs larger than this get a progress bar (on a terminal).
 const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let (format, config, fail_on_alert, udp_idle_timeout, tcp_idle_timeout, max_flows, pcaps) =
-        match cli.command {
-            Command::Knobs { why } => {
-                print!("{}", config_file::defaults());
-                if why {
-                    println!();
-                    for k in encchan_core::KNOBS.iter() {
-                        println!("# {}: {}", k.name, k.why);
-                    }
+    match Cli::parse().command {
+        Command::Knobs { why } => {
+            print!("{}", config_file::defaults());
+            if why {
+                println!();
+                for k in encchan_core::KNOBS.iter() {
+                    println!("# {}: {}", k.name, k.why);
                 }
-                return ExitCode::SUCCESS;
             }
-            Command::Analyze {
-                format,
-                config,
-                fail_on_alert,
-                udp_idle_timeout,
-                tcp_idle_timeout,
-                max_flows,
-                pcaps,
-            } => (
-                format,
-                config,
-                fail_on_alert,
-                udp_idle_timeout,
-                tcp_idle_timeout,
-                max_flows,
-                pcaps,
-            ),
-        };
-    let config = match config {
+            ExitCode::SUCCESS
+        }
+        Command::Generate { what } => generate_files(what),
+        Command::Analyze {
+            format,
+            fail_on_alert,
+            run,
+        } => {
+            let Some(opts) = options(run) else {
+                return ExitCode::from(2);
+            };
+            let stdout = BufWriter::new(std::io::stdout().lock());
+            let mut writer = match format {
+                Format::Ndjson => Writer::ndjson(stdout),
+                Format::Table => {
+                    let colour = colour_wanted(
+                        std::io::stdout().is_terminal(),
+                        std::env::var_os("NO_COLOR").as_deref(),
+                    );
+                    Writer::table(stdout, colour)
+                }
+            };
+            let Some(summary) = run_and_summarize(&opts, &mut writer) else {
+                return ExitCode::from(2);
+            };
+            exit_code(&summary, fail_on_alert)
+        }
+        Command::Report {
+            output,
+            max_listed,
+            run,
+        } => {
+            let Some(opts) = options(run) else {
+                return ExitCode::from(2);
+            };
+            let mut collector = Collector::new(&opts.config, max_listed);
+            let Some(summary) = run_and_summarize(&opts, &mut collector) else {
+                return ExitCode::from(2);
+            };
+            let files: Vec<String> = opts.files.iter().map(|p| p.display().to_string()).collect();
+            let page = collector.render(&summary, &files);
+            if let Err(e) = std::fs::write(&output, page) {
+                eprintln!("encchan: {}: {e}", output.display());
+                return ExitCode::from(2);
+            }
+            exit_code(&summary, false)
+        }
+    }
+}
+
+fn generate_files(what: Generate) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    let result = match what {
+        Generate::Man { dir: None } => generate::man_page(&mut stdout),
+        Generate::Man { dir: Some(dir) } => generate::man_pages(&dir),
+        Generate::Completions { shell } => {
+            generate::completions(shell, &mut stdout);
+            Ok(())
+        }
+    };
+    match result.and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("encchan: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The run's options, or `None` after saying why on stderr.
+fn options(run: RunArgs) -> Option<Options> {
+    let config = match run.config {
         None => encchan_core::Config::default(),
         Some(path) => match std::fs::read_to_string(&path)
             .map_err(|e| e.to_string())
@@ -124,19 +111,19 @@ fn main() -> ExitCode {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("encchan: {}: {e}", path.display());
-                return ExitCode::from(2);
+                return None;
             }
         },
     };
-    for p in &pcaps {
+    for p in &run.pcaps {
         match std::fs::metadata(p) {
             Err(e) => {
                 eprintln!("encchan: {}: {e}", p.display());
-                return ExitCode::from(2);
+                return None;
             }
             Ok(m) if m.is_dir() => {
                 eprintln!("encchan: {}: is a directory, not a capture", p.display());
-                return ExitCode::from(2);
+                return None;
             }
             Ok(_) => {}
         }
@@ -149,39 +136,45 @@ fn main() -> ExitCode {
             u64::MAX
         }
     };
-    let total: u64 = pcaps
+    let total: u64 = run
+        .pcaps
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
-    let opts = Options {
-        files: pcaps,
+    Some(Options {
+        files: run.pcaps,
         config,
         limits: Limits {
-            tcp_idle_us: micros(tcp_idle_timeout),
-            udp_idle_us: micros(udp_idle_timeout),
-            max_flows: usize::try_from(max_flows).unwrap_or(usize::MAX),
+            tcp_idle_us: micros(run.tcp_idle_timeout),
+            udp_idle_us: micros(run.udp_idle_timeout),
+            max_flows: usize::try_from(run.max_flows).unwrap_or(usize::MAX),
         },
         progress: std::io::stderr().is_terminal() && total > PROGRESS_MIN_BYTES,
-    };
-    let stdout = BufWriter::new(std::io::stdout().lock());
-    let mut writer = match format {
-        Format::Ndjson => Writer::ndjson(stdout),
-        Format::Table => Writer::table(stdout),
-    };
+    })
+}
+
+/// Runs, then reports unreadable files and the summary line on stderr;
+/// `None` when the output could not be written.
+fn run_and_summarize(opts: &Options, out: &mut impl Records) -> Option<Summary> {
     let started = Instant::now();
-    let summary = match analyze::run(&opts, &mut writer) {
+    let summary = match analyze::run(opts, out) {
         Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+        // A closed pipe (`| head`) is a reader that has seen enough.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
         Err(e) => {
             eprintln!("encchan: writing output: {e}");
-            return ExitCode::from(2);
+            return None;
         }
     };
     for e in &summary.errors {
         eprintln!("encchan: {e}");
     }
     eprintln!("{}", summary.line(started.elapsed()));
+    Some(summary)
+}
+
+fn exit_code(summary: &Summary, fail_on_alert: bool) -> ExitCode {
     if !summary.errors.is_empty() {
         ExitCode::from(2)
     } else if fail_on_alert && summary.flows_with_alerts > 0 {

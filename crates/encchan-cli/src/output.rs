@@ -130,11 +130,14 @@ impl<W: Write> Writer<W> {
         Writer::Ndjson(out)
     }
 
-    pub fn table(out: W) -> Writer<W> {
+    /// The table; `colour`: alert names in red and clean flows dim (see
+    /// [`colour_wanted`]).
+    pub fn table(out: W, colour: bool) -> Writer<W> {
         Writer::Table(Table {
             out,
             rows: Vec::new(),
             widths: None,
+            colour,
         })
     }
 
@@ -172,17 +175,32 @@ const COLUMNS: [&str; 8] = [
 /// at once with those widths (longer cells push the line).
 const TABLE_BUFFER: usize = 10_000;
 
+/// Whether the table is coloured: only on a terminal, and not when the
+/// user set `NO_COLOR` to anything but the empty string (no-color.org).
+pub fn colour_wanted(stdout_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stdout_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// SGR sequences of the table's colours.
+const RED: &str = "\x1b[1;31m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+/// The column of the alert names.
+const ALERTS_COLUMN: usize = 5;
+
 /// The table for people: column widths from the first rows.
 pub struct Table<W: Write> {
     out: W,
     rows: Vec<[String; 8]>,
     widths: Option<[usize; 8]>,
+    colour: bool,
 }
 
 impl<W: Write> Table<W> {
     fn write(&mut self, row: [String; 8]) -> io::Result<()> {
         match self.widths {
-            Some(w) => self.line(&row, &w),
+            Some(w) => self.row(&row, &w),
             None => {
                 self.rows.push(row);
                 if self.rows.len() >= TABLE_BUFFER {
@@ -205,23 +223,44 @@ impl<W: Write> Table<W> {
             }
         }
         self.widths = Some(w);
-        self.line(&COLUMNS.map(String::from), &w)?;
+        let header = COLUMNS.map(String::from);
+        let header = self.line(&header, &w, None);
+        writeln!(self.out, "{header}")?;
         for row in std::mem::take(&mut self.rows) {
-            self.line(&row, &w)?;
+            self.row(&row, &w)?;
         }
         Ok(())
     }
 
-    fn line(&mut self, row: &[String; 8], w: &[usize; 8]) -> io::Result<()> {
+    /// A flow's row; coloured, the alert names red and a clean flow dim.
+    fn row(&mut self, row: &[String; 8], w: &[usize; 8]) -> io::Result<()> {
+        let alerted = row[ALERTS_COLUMN] != "-";
+        let red = (self.colour && alerted).then_some(ALERTS_COLUMN);
+        let line = self.line(row, w, red);
+        if self.colour && !alerted {
+            writeln!(self.out, "{DIM}{line}{RESET}")
+        } else {
+            writeln!(self.out, "{line}")
+        }
+    }
+
+    /// A line of padded cells, without trailing blanks; the cell in
+    /// column `red` is painted red.
+    fn line(&self, row: &[String; 8], w: &[usize; 8], red: Option<usize>) -> String {
         let mut line = String::new();
         for (i, (cell, width)) in row.iter().zip(w).enumerate() {
             let pad = width.saturating_sub(cell.chars().count());
-            // Numbers right-aligned, text left-aligned; no trailing blanks.
+            let painted = if red == Some(i) {
+                format!("{RED}{cell}{RESET}")
+            } else {
+                cell.clone()
+            };
+            // Numbers right-aligned, text left-aligned.
             if i >= 6 {
                 line.extend(std::iter::repeat_n(' ', pad));
-                line.push_str(cell);
+                line.push_str(&painted);
             } else {
-                line.push_str(cell);
+                line.push_str(&painted);
                 if i + 1 < row.len() {
                     line.extend(std::iter::repeat_n(' ', pad));
                 }
@@ -230,7 +269,7 @@ impl<W: Write> Table<W> {
                 line.push_str("  ");
             }
         }
-        writeln!(self.out, "{}", line.trim_end())
+        line.trim_end().to_owned()
     }
 }
 
@@ -293,6 +332,7 @@ mod tests {
             out: Vec::new(),
             rows: Vec::new(),
             widths: None,
+            colour: false,
         };
         let row = |client: &str, bytes: &str| {
             [
@@ -319,5 +359,48 @@ mod tests {
         assert_eq!(at(lines[1], "10.0.0.2"), at(lines[2], "10.0.0.2"));
         assert_eq!(at(lines[0], "server"), at(lines[1], "10.0.0.2"));
         assert_eq!(lines[1].len(), lines[2].len());
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(colour_wanted(true, None));
+        assert!(colour_wanted(true, Some(OsStr::new(""))));
+        assert!(!colour_wanted(true, Some(OsStr::new("1"))));
+        assert!(!colour_wanted(false, None));
+    }
+
+    #[test]
+    fn coloured_rows_paint_alerts_red_and_clean_flows_dim() {
+        let mut t = Table {
+            out: Vec::new(),
+            rows: Vec::new(),
+            widths: None,
+            colour: true,
+        };
+        let row = |alerts: &str| {
+            [
+                "udp",
+                "10.0.0.1:40000",
+                "10.0.0.2:4444",
+                "-",
+                "encrypted",
+                alerts,
+                "900/0",
+                "7.98/-",
+            ]
+            .map(String::from)
+        };
+        t.write(row("symmetric_only")).unwrap();
+        t.write(row("-")).unwrap();
+        t.settle().unwrap();
+        let text = String::from_utf8(t.out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(!lines[0].contains('\x1b'), "the header is plain");
+        assert!(lines[1].contains(&format!("{RED}symmetric_only{RESET}")));
+        assert!(lines[2].starts_with(DIM) && lines[2].ends_with(RESET));
+        // Without the escapes the columns are where the plain table has them.
+        let plain = lines[1].replace(RED, "").replace(RESET, "");
+        assert_eq!(plain.find("symmetric_only"), lines[0].find("alerts"));
     }
 }
