@@ -93,17 +93,34 @@ impl Counts {
             return;
         }
         // The run carried in continues into the first bytes; the longest
-        // run inside is how many times `m &= m >> 1` takes to empty the
-        // mask (few rounds: long runs are the all-ones case above).
+        // run inside is found without data-dependent branches (a loop of
+        // `m &= m >> 1` mispredicts its exit on nearly every block).
         let head = self.run + mask.trailing_ones();
-        let (mut m, mut inside) = (mask, 0);
-        while m != 0 {
-            m &= m >> 1;
-            inside += 1;
-        }
-        self.max_run = self.max_run.max(head).max(inside);
+        self.max_run = self.max_run.max(head).max(longest_run(mask));
         self.run = (mask << (64 - width)).leading_ones();
     }
+}
+
+/// The longest run of set bits in `mask` (not all ones).
+///
+/// `starts[k]` marks the bits that begin a run of at least `2^k` ones;
+/// then, from the longest step down, a run of `len + step` ones begins
+/// where one of `len` does and one of `step` begins `len` bits later.
+#[inline]
+fn longest_run(mask: u64) -> u32 {
+    debug_assert!(mask != u64::MAX);
+    let mut starts = [mask; 6];
+    for k in 1..6 {
+        starts[k] = starts[k - 1] & (starts[k - 1] >> (1 << (k - 1)));
+    }
+    let (mut found, mut len) = (u64::MAX, 0u32);
+    for k in (0..6).rev() {
+        let longer = found & (starts[k] >> len);
+        let grows = longer != 0;
+        found = if grows { longer } else { found };
+        len += (grows as u32) << k;
+    }
+    len
 }
 
 /// Counts the per-byte statistics of `data` (any length): classes,
@@ -208,5 +225,40 @@ impl Default for Kernel {
     /// [`Kernel::detect`].
     fn default() -> Self {
         Kernel::detect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::longest_run;
+
+    #[test]
+    fn longest_run_of_ones() {
+        let by_loop = |mut m: u64| {
+            let mut n = 0;
+            while m != 0 {
+                m &= m >> 1;
+                n += 1;
+            }
+            n
+        };
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for shift in 0..64 {
+            for m in [1u64 << shift, (u64::MAX >> 1) >> shift, !(1u64 << shift)] {
+                assert_eq!(longest_run(m), by_loop(m), "{m:#x}");
+            }
+            for _ in 0..1000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Denser and sparser masks: long and short runs.
+                for m in [x, x | x >> shift, x & x >> shift] {
+                    if m != u64::MAX {
+                        assert_eq!(longest_run(m), by_loop(m), "{m:#x}");
+                    }
+                }
+            }
+        }
+        assert_eq!(longest_run(0), 0);
     }
 }

@@ -10,7 +10,7 @@
 use core::arch::x86_64::*;
 
 use crate::class::{BASE32, BASE64, CLASS, HEX, LINEBREAK, PRINTABLE};
-use crate::{Counts, BLOCK};
+use crate::{Counts, BLOCK, UNIFORM_MAX_COLLISIONS};
 
 /// `ROTATE[r - 1][i]`: the byte of a block rotated by `r` at position `i`,
 /// within the 32-byte half `i` is in.
@@ -47,7 +47,13 @@ pub(crate) fn blocks(data: &[u8], counts: &mut Counts) {
             _mm512_loadu_si512(CLASS[64..128].as_ptr().cast()),
         )
     };
+    // Loop-carried state is only adds: the pair sums stay in a vector, the
+    // rest in locals (updating `counts` per block made one long chain).
     let mut popcount = _mm512_setzero_si512();
+    let mut pair_sums = _mm512_setzero_si512();
+    let (mut base64, mut base32, mut hex, mut linebreaks) = (0, 0, 0, 0);
+    let (mut binary_bytes, mut binary_pairs, mut uniform) = (0, 0, 0);
+    let (mut run, mut max_run) = (counts.run, counts.max_run);
     let mut pairs = data.chunks_exact(2 * BLOCK);
     for two in pairs.by_ref() {
         // SAFETY: `two` is 2 * BLOCK = 64 readable bytes; unaligned load.
@@ -58,11 +64,16 @@ pub(crate) fn blocks(data: &[u8], counts: &mut Counts) {
         let class = _mm512_maskz_permutex2var_epi8(ascii, class_low, x, class_high);
         let in_class = |bit: u8| _mm512_test_epi8_mask(class, _mm512_set1_epi8(bit as i8));
         let printable = in_class(PRINTABLE);
-        counts.base64 += in_class(BASE64).count_ones();
-        counts.base32 += in_class(BASE32).count_ones();
-        counts.hex += in_class(HEX).count_ones();
-        counts.linebreaks += in_class(LINEBREAK).count_ones();
-        counts.binary += (!printable).count_ones();
+        base64 += in_class(BASE64).count_ones();
+        base32 += in_class(BASE32).count_ones();
+        hex += in_class(HEX).count_ones();
+        linebreaks += in_class(LINEBREAK).count_ones();
+        let (a, b) = (
+            (!printable as u32).count_ones(),
+            (!(printable >> 32) as u32).count_ones(),
+        );
+        binary_bytes += a + b;
+        binary_pairs += a * a.saturating_sub(1) / 2 + b * b.saturating_sub(1) / 2;
 
         let mut per_byte = _mm512_setzero_si512();
         let one = _mm512_set1_epi8(1);
@@ -74,30 +85,50 @@ pub(crate) fn blocks(data: &[u8], counts: &mut Counts) {
             }
             per_byte = _mm512_mask_add_epi8(per_byte, equal, per_byte, one);
         }
-        let ((a, a_binary), (b, b_binary)) = block_sums(per_byte, !printable);
-        counts.add_block(a, a_binary, (!printable as u32).count_ones());
-        counts.add_block(b, b_binary, (!(printable >> 32) as u32).count_ones());
-        counts.add_printable_mask(printable, 64);
+        let (sums, per_block) = block_sums(per_byte, !printable);
+        pair_sums = _mm512_add_epi64(pair_sums, sums);
+        uniform += per_block.count_ones();
+        let mut c = Counts {
+            run,
+            max_run,
+            ..Counts::default()
+        };
+        c.add_printable_mask(printable, 64);
+        (run, max_run) = (c.run, c.max_run);
     }
+    let sums = _mm512_reduce_add_epi64(pair_sums) as u64;
+    counts.collisions += sums as u32;
+    counts.binary_collisions += (sums >> 32) as u32;
+    counts.binary_pairs += binary_pairs;
+    counts.uniform_blocks += uniform;
+    counts.binary += binary_bytes;
+    counts.base64 += base64;
+    counts.base32 += base32;
+    counts.hex += hex;
+    counts.linebreaks += linebreaks;
+    (counts.run, counts.max_run) = (run, max_run);
     counts.popcount += _mm512_reduce_add_epi64(popcount) as u32;
     if !pairs.remainder().is_empty() {
         super::avx2::blocks(pairs.remainder(), counts);
     }
 }
 
-/// For each of the two blocks: the sum of `per_byte` over the block, and
-/// over its bytes in `binary`.
+/// The equal pairs of two blocks, from `per_byte` (for each byte, the
+/// rotations equal there): per 64-bit lane, the sum over its 8 bytes in the
+/// low 32 bits and over those of them in `binary` in the high 32; and a
+/// mask with one bit set per block that looks uniform.
 #[target_feature(enable = "avx512f,avx512bw")]
-fn block_sums(per_byte: __m512i, binary: u64) -> ((u32, u32), (u32, u32)) {
+fn block_sums(per_byte: __m512i, binary: u64) -> (__m512i, u8) {
     let zero = _mm512_setzero_si512();
     let all = _mm512_sad_epu8(per_byte, zero);
     let bin = _mm512_sad_epu8(_mm512_maskz_mov_epi8(binary, per_byte), zero);
-    // All pairs in the low 32 bits of each 64-bit lane, binary pairs in the
-    // high 32; then add the four lanes of each block.
     let both = _mm512_or_si512(all, _mm512_slli_epi64::<32>(bin));
-    let pairs = _mm512_add_epi64(both, _mm512_shuffle_epi32::<0b01_00_11_10>(both));
+    // Each block's four lanes of `all` added up, in lanes 0 and 4.
+    let pairs = _mm512_add_epi64(all, _mm512_shuffle_epi32::<0b01_00_11_10>(all));
     let quads = _mm512_add_epi64(pairs, _mm512_shuffle_i64x2::<0b10_11_00_01>(pairs, pairs));
-    let a = _mm_cvtsi128_si64(_mm512_castsi512_si128(quads)) as u64;
-    let b = _mm_cvtsi128_si64(_mm512_extracti32x4_epi32::<2>(quads)) as u64;
-    ((a as u32, (a >> 32) as u32), (b as u32, (b >> 32) as u32))
+    let limit = _mm512_set1_epi64(UNIFORM_MAX_COLLISIONS as i64);
+    (
+        both,
+        _mm512_mask_cmple_epu64_mask(0b0001_0001, quads, limit),
+    )
 }
