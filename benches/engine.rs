@@ -1,11 +1,12 @@
 //! Criterion benchmarks of the core engine: byte statistics at 64/512/1460-byte
-//! payloads, the inspection phase and the post-verdict path of a flow, TLS
+//! payloads (and `ByteStats::update` per kernel), the inspection phase and the post-verdict path of a flow, TLS
 //! walking, format detection, and flows/s of state init.
 //!
 //! `cargo bench -p encchan-core` — figures are bytes/s per core.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use encchan_core::{format, summarize, Config, Direction, Flow, FlowStart, Transport};
+use encchan_core::stats::ByteStats;
+use encchan_core::{format, summarize, Config, Direction, Flow, FlowStart, Kernel, Transport};
 
 fn random(n: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
@@ -26,6 +27,22 @@ fn stats(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(size as u64));
         g.bench_with_input(BenchmarkId::from_parameter(size), &data, |b, d| {
             b.iter(|| summarize(black_box(d), 7.0))
+        });
+    }
+    g.finish();
+
+    // `ByteStats::update` on a 1460-byte payload with each kernel this CPU
+    // runs, side by side.
+    let mut g = c.benchmark_group("byte_stats_update_1460");
+    let data = random(1460, 7);
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    for kernel in Kernel::available() {
+        g.bench_with_input(BenchmarkId::from_parameter(kernel.name()), &data, |b, d| {
+            b.iter(|| {
+                let mut s = ByteStats::new();
+                s.update(kernel, black_box(d));
+                black_box(s)
+            })
         });
     }
     g.finish();

@@ -106,8 +106,9 @@ typedef struct EncchanDirReport {
   bool has_entropy;
   // Collision-entropy estimate, bits per byte.
   float entropy;
-  // Mean Shannon entropy of 32-byte blocks, and its expectation for
-  // random data.
+  // Mean Shannon entropy of a sample of the 32-byte blocks (every 8th
+  // full block, and the partial one), and its expectation for random
+  // data.
   float block_shannon;
   float block_shannon_random;
   // Equal byte pairs within blocks, and the random expectation.

@@ -6,6 +6,7 @@
 //! on the packet path and no allocation.
 
 use crate::codes::code_enum;
+pub use encchan_simd::Kernel;
 
 /// A set of TCP or UDP ports, one bit per port.
 #[derive(Clone, PartialEq, Eq)]
@@ -188,6 +189,11 @@ pub struct Config {
     pub early_verdict_error: f32,
     /// Port expectations.
     pub ports: PortProfiles,
+    /// The kernel that counts the byte statistics of whole blocks. Every
+    /// kernel gives the same figures; only the speed differs. Default
+    /// [`Kernel::detect`]: the fastest this CPU runs (AVX-512, AVX2, else
+    /// the portable scalar one).
+    pub kernel: Kernel,
 }
 
 impl Default for Config {
@@ -202,6 +208,7 @@ impl Default for Config {
             measure_known_protocols: false,
             early_verdict_error: 1e-4,
             ports: PortProfiles::default(),
+            kernel: Kernel::detect(),
         }
     }
 }

@@ -64,11 +64,11 @@ mod sequential;
 pub mod stats;
 pub mod verdict;
 
-pub use config::{Config, ConfigError, PortClass, PortProfiles, PortSet};
+pub use config::{Config, ConfigError, Kernel, PortClass, PortProfiles, PortSet};
 pub use flow::{Fed, Flow, FlowStart, Transport};
 pub use knobs::{Knob, KnobError, KNOBS};
 pub use proto::tls::looks_like_tls;
-pub use stats::{shannon, summarize, Encoding, Summary};
+pub use stats::{shannon, summarize, summarize_with, Encoding, Summary};
 pub use verdict::{
     Alert, AlertSet, Broke, Content, Destination, DirReport, Direction, Evidence, Format,
     HandshakeEvidence, Host, MalformReason, Message, Protocol, Span, Verdict,

@@ -18,8 +18,11 @@
 //! | `dns_encoded_payload` | the high-entropy direction's statistics (the question labels, or the TXT/NULL data), `query_payload`, `answer_payload`, `zone` (the last two labels of the first name that carried labels) |
 //!
 //! A direction's statistics: `direction`, `entropy`, `threshold`,
-//! `collisions`, `collisions_expected`, `block_shannon`,
-//! `block_shannon_random`, `printable_fraction`, `longest_printable_run`,
+//! `collisions`, `collisions_expected`, `block_shannon` and
+//! `block_shannon_random` (the mean Shannon entropy of every 8th 32-byte
+//! block from the stream's start and of the partial block at its end, and
+//! what random blocks give: evidence, read by no rule), `printable_fraction`,
+//! `longest_printable_run`,
 //! `mean_popcount`, `encoding`, `uniform_blocks`, `full_blocks`,
 //! `binary_bytes`, `binary_entropy`, `printable_cover`, `bytes_inspected`,
 //! `offsets` (the measured spans, `[{"start", "end"}, …]`), `format`, and, when

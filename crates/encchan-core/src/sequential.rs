@@ -106,7 +106,7 @@ pub(crate) fn decides(cfg: &Config, s: &Summary) -> bool {
 fn decided_at(cfg: &Config, data: &[u8]) -> Option<usize> {
     let mut stats = crate::stats::ByteStats::new();
     for chunk in data.chunks(STEP as usize) {
-        stats.update(chunk);
+        stats.update(cfg.kernel, chunk);
         if chunk.len() < STEP as usize {
             break;
         }

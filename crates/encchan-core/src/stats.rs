@@ -15,7 +15,7 @@
 //! The stream of each direction is cut into 32-byte blocks at fixed stream
 //! offsets (0, 32, 64 …), so the blocks — and every statistic — are the same
 //! however the host chunked the bytes. A partial block is kept in a 32-byte
-//! buffer until it fills. For each block, a histogram on the stack gives:
+//! buffer until it fills. For each block we count:
 //!
 //! * **Collisions**: the number of equal byte pairs, `Σ c(c-1)/2`. For
 //!   i.i.d. bytes with distribution `p`, `collisions / pairs` is an *unbiased*
@@ -32,14 +32,24 @@
 //!   1 %): strict when many bytes were seen, lenient when few were — a
 //!   chi-square-style test that is valid at small sizes, unlike the
 //!   chi-square approximation with expected cell counts below 5.
-//! * **Shannon entropy per block**, compared with what uniformly random blocks
-//!   of the same lengths give (`E[H_n]`, from the binomial distribution of
-//!   each byte's count, computed at compile time). Reported as evidence.
+//! * **Shannon entropy per block**, on a sample: the full blocks whose index
+//!   is a multiple of [`SHANNON_SAMPLE`] (stream offsets 0, 256, 512 …, so
+//!   the sample too is the same however the stream was chunked) and the
+//!   trailing partial block, averaged, and compared with what uniformly
+//!   random blocks of the same lengths give (`E[H_n]`, from the binomial
+//!   distribution of each byte's count, computed at compile time). Reported
+//!   as evidence only — no alert reads it — so it needs no histogram on
+//!   every block: a stream of fewer than 8 full blocks is sampled at its
+//!   first block (and partial block), a 4 KiB window at 16 of its 128.
 //!
-//! Per byte we only bump a histogram cell, a collision counter and a few class
-//! counters (printable, popcount, alphabet membership). Logarithms happen
-//! once, at verdict time. After `inspect_budget` bytes a direction is no longer
-//! inspected at all.
+//! Whole blocks go to a kernel of `encchan-simd`, picked once in
+//! [`crate::Config::kernel`]: the portable scalar one (a stack histogram per
+//! block) or the AVX2 and AVX-512 ones, which count the equal pairs by
+//! comparing each block with its byte rotations and the classes by table
+//! lookups, at several GB/s. All give identical counts. Per byte that is a
+//! collision count and a few class counters (printable, popcount, alphabet
+//! membership); logarithms happen once, at verdict time. After
+//! `inspect_budget` bytes a direction is no longer inspected at all.
 //!
 //! # Printable cover: the binary-byte test
 //!
@@ -76,12 +86,18 @@
 
 use crate::codes::code_enum;
 use crate::math::{BLOCK_EXPECTED_SHANNON, CLOG2C_DELTA_FX, CLOG2C_FX, FX};
+use encchan_simd::class::{CLASS, PRINTABLE};
+use encchan_simd::{Counts, Kernel};
 
 /// Block length of the collision statistics.
-pub const BLOCK: usize = 32;
+pub const BLOCK: usize = encchan_simd::BLOCK;
 const LOG2_BLOCK: f32 = 5.0;
-/// Most equal pairs a 32-byte block may hold and still look uniform.
-const UNIFORM_MAX_COLLISIONS: u32 = 6;
+/// Full blocks whose index (stream offset / `BLOCK`) is a multiple of this
+/// are the sample the per-block Shannon figure averages over.
+pub const SHANNON_SAMPLE: u32 = 8;
+/// Whole blocks handed to the kernel per call: the counters of one call
+/// stay far from overflowing.
+const KERNEL_RUN: usize = 1024 * BLOCK;
 /// Byte values outside the printable set (printable ASCII, tab, CR, LF).
 const BINARY_ALPHABET: f32 = 158.0;
 /// Binary bytes a direction needs before the binary-byte test may pass:
@@ -119,74 +135,6 @@ impl Encoding {
     }
 }
 
-const PRINTABLE: u8 = 1;
-const B64: u8 = 2;
-const B32: u8 = 4;
-const HEX: u8 = 8;
-const LINEBREAK: u8 = 16;
-
-/// Class bits per byte value, built at compile time.
-static CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0usize;
-    while b < 256 {
-        let c = b as u8;
-        let mut k = 0;
-        if (c >= 0x20 && c < 0x7f) || c == b'\t' || c == b'\r' || c == b'\n' {
-            k |= PRINTABLE;
-        }
-        if c.is_ascii_alphanumeric()
-            || c == b'+'
-            || c == b'/'
-            || c == b'='
-            || c == b'-'
-            || c == b'_'
-        {
-            k |= B64;
-        }
-        if c.is_ascii_uppercase() || (c >= b'2' && c <= b'7') || c == b'=' {
-            k |= B32;
-        }
-        if c.is_ascii_hexdigit() {
-            k |= HEX;
-        }
-        if c == b'\r' || c == b'\n' {
-            k |= LINEBREAK;
-        }
-        t[b] = k;
-        b += 1;
-    }
-    t
-};
-
-/// The four class counts in 16-bit lanes: binary (not printable), base64,
-/// base32, hex.
-static CLASS_LANES: [u64; 256] = {
-    let mut t = [0u64; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = CLASS[b];
-        t[b] = ((c & PRINTABLE) ^ PRINTABLE) as u64
-            | (((c & B64) >> 1) as u64) << 16
-            | (((c & B32) >> 2) as u64) << 32
-            | (((c & HEX) >> 3) as u64) << 48;
-        b += 1;
-    }
-    t
-};
-
-/// Set bits of the byte (low 32 bits) and whether it is a line break (high
-/// 32 bits): no POPCNT instruction needed on baseline x86-64.
-static POP_LINEBREAK: [u64; 256] = {
-    let mut t = [0u64; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = (b as u8).count_ones() as u64 | (((CLASS[b] & LINEBREAK) >> 4) as u64) << 32;
-        b += 1;
-    }
-    t
-};
-
 /// Streaming accumulator for one direction (72 bytes).
 #[derive(Clone, Copy, Debug)]
 pub struct ByteStats {
@@ -198,7 +146,8 @@ pub struct ByteStats {
     /// the number of such pairs.
     binary_collisions: u32,
     binary_pairs: u32,
-    /// Σ over full blocks of `Σ c·log2 c`, in fixed point (`FX`).
+    /// Σ over the sampled full blocks ([`SHANNON_SAMPLE`]) of `Σ c·log2 c`,
+    /// in fixed point (`FX`).
     clog_sum: u32,
     /// Bytes seen; full blocks folded so far are `bytes / BLOCK`.
     bytes: u32,
@@ -231,6 +180,10 @@ pub struct Summary {
     pub collisions_expected: f32,
     /// Collision-entropy estimate, bits per byte, in `[0, 8]`.
     pub entropy: f32,
+    /// Mean plug-in Shannon entropy (bits per byte) of the sampled blocks:
+    /// every [`SHANNON_SAMPLE`]-th full block from the stream's start, and
+    /// the partial block; and what uniformly random blocks of the same
+    /// lengths give on average. 0 with no bytes.
     pub block_shannon: f32,
     pub block_shannon_random: f32,
     pub printable_fraction: f32,
@@ -299,10 +252,11 @@ impl ByteStats {
         self.bytes as usize % BLOCK
     }
 
-    /// Adds `data`. Callers bound the total (the inspection budget keeps it
-    /// far below the counters' range; counters saturate, and bytes past 4 GiB
-    /// are ignored).
-    pub fn update(&mut self, data: &[u8]) {
+    /// Adds `data`, with `kernel` counting the whole blocks (every kernel
+    /// gives the same figures). Callers bound the total (the inspection
+    /// budget keeps it far below the counters' range; counters saturate,
+    /// and bytes past 4 GiB are ignored).
+    pub fn update(&mut self, kernel: Kernel, data: &[u8]) {
         let room = (BYTES_LIMIT - self.bytes.min(BYTES_LIMIT)) as usize;
         let mut data = &data[..data.len().min(room)];
         let have = self.block_len();
@@ -316,73 +270,79 @@ impl ByteStats {
                 return;
             }
             let block = self.block;
-            self.fold_block(&block);
+            let index = self.bytes / BLOCK as u32 - 1;
+            self.fold_block(&block, index);
         }
-        // Whole blocks: one pass does the class counters and the block's
-        // histogram. 1024 blocks (32 KiB) at a time, so that the 16-bit
-        // class lanes cannot overflow.
-        let mut chunks = data.chunks_exact(BLOCK);
-        let whole = chunks.len();
-        for _ in (0..whole).step_by(1024) {
-            let mut c = Classes::from(self);
-            for block in chunks.by_ref().take(1024) {
-                let b = c.block(block);
-                self.fold_counts(&b);
+        let (whole, rest) = data.split_at(data.len() / BLOCK * BLOCK);
+        for run in whole.chunks(KERNEL_RUN) {
+            let first = self.bytes / BLOCK as u32;
+            let mut c = self.carried();
+            kernel.blocks(run, &mut c);
+            self.absorb(&c);
+            self.bytes = self.bytes.saturating_add(run.len() as u32);
+            // The Shannon sample: the blocks at indexes that are multiples
+            // of SHANNON_SAMPLE, on the histogram.
+            let skip = (SHANNON_SAMPLE - first % SHANNON_SAMPLE) % SHANNON_SAMPLE;
+            for block in run
+                .chunks_exact(BLOCK)
+                .skip(skip as usize)
+                .step_by(SHANNON_SAMPLE as usize)
+            {
+                self.clog_sum = self.clog_sum.saturating_add(block_clog(block));
             }
-            c.store(self);
-            self.bytes = self.bytes.saturating_add(BLOCK as u32 * c.blocks);
         }
-        let rest = chunks.remainder();
         self.classify(rest);
         self.block[..rest.len()].copy_from_slice(rest);
     }
 
-    /// Per-byte class counters: order-independent except for the printable
-    /// run, which carries over chunk boundaries in `run`. The four class
-    /// counts ride in 16-bit lanes of one u64 (one table load and one add per
-    /// byte); lanes are flushed every 32 KiB so they cannot overflow.
-    #[inline]
+    /// Per-byte class counters of bytes that do not make a whole block:
+    /// order-independent except for the printable run, which carries over
+    /// chunk boundaries in `run`.
     fn classify(&mut self, data: &[u8]) {
-        for part in data.chunks(32 * 1024) {
-            let (mut lanes, mut pop_lb) = (0u64, 0u64);
-            let mut run = self.run as u32;
-            let mut max_run = self.max_run as u32;
-            for &b in part {
-                lanes += CLASS_LANES[b as usize];
-                pop_lb += POP_LINEBREAK[b as usize];
-                run = if CLASS[b as usize] & PRINTABLE != 0 {
-                    run + 1
-                } else {
-                    0
-                };
-                max_run = max_run.max(run);
-            }
-            let lane = |k: u32| ((lanes >> (16 * k)) & 0xffff) as u32;
-            let sat = |a: u16, b: u32| (a as u32 + b).min(u16::MAX as u32) as u16;
-            self.binary = sat(self.binary, lane(0));
-            self.b64 = sat(self.b64, lane(1));
-            self.b32 = sat(self.b32, lane(2));
-            self.hex = sat(self.hex, lane(3));
-            self.linebreaks = sat(self.linebreaks, (pop_lb >> 32) as u32);
-            self.popcount = self.popcount.saturating_add(pop_lb as u32);
-            self.run = run.min(u16::MAX as u32) as u16;
-            self.max_run = max_run.min(u16::MAX as u32) as u16;
-        }
+        let mut c = self.carried();
+        encchan_simd::classify(data, &mut c);
+        self.absorb(&c);
         self.bytes = self.bytes.saturating_add(data.len() as u32);
     }
 
-    fn fold_block(&mut self, block: &[u8]) {
-        self.fold_counts(&block_counts(block));
+    /// Empty counts that carry the printable run on.
+    fn carried(&self) -> Counts {
+        Counts {
+            run: self.run as u32,
+            max_run: self.max_run as u32,
+            ..Counts::default()
+        }
     }
 
-    fn fold_counts(&mut self, c: &BlockCounts) {
-        let coll = c.collisions;
-        self.collisions = self.collisions.saturating_add(coll);
-        self.clog_sum = self.clog_sum.saturating_add(c.clog);
+    /// Adds what a kernel counted, saturating.
+    fn absorb(&mut self, c: &Counts) {
+        let sat = |a: u16, b: u32| (a as u32).saturating_add(b).min(u16::MAX as u32) as u16;
+        self.binary = sat(self.binary, c.binary);
+        self.b64 = sat(self.b64, c.base64);
+        self.b32 = sat(self.b32, c.base32);
+        self.hex = sat(self.hex, c.hex);
+        self.linebreaks = sat(self.linebreaks, c.linebreaks);
+        self.popcount = self.popcount.saturating_add(c.popcount);
+        self.run = c.run.min(u16::MAX as u32) as u16;
+        self.max_run = c.max_run.min(u16::MAX as u32) as u16;
+        self.collisions = self.collisions.saturating_add(c.collisions);
         self.binary_collisions = self.binary_collisions.saturating_add(c.binary_collisions);
-        self.binary_pairs = self.binary_pairs.saturating_add(c.binary_pairs());
-        if coll <= UNIFORM_MAX_COLLISIONS {
-            self.uniform_blocks = self.uniform_blocks.saturating_add(1);
+        self.binary_pairs = self.binary_pairs.saturating_add(c.binary_pairs);
+        self.uniform_blocks = sat(self.uniform_blocks, c.uniform_blocks);
+    }
+
+    /// A block completed from pending bytes (already classified), the
+    /// `index`-th of the stream.
+    fn fold_block(&mut self, block: &[u8; BLOCK], index: u32) {
+        let b = block_counts(block);
+        let mut c = self.carried();
+        c.collisions = b.collisions;
+        c.binary_collisions = b.binary_collisions;
+        c.binary_pairs = b.binary_pairs();
+        c.uniform_blocks = (b.collisions <= encchan_simd::UNIFORM_MAX_COLLISIONS) as u32;
+        self.absorb(&c);
+        if index % SHANNON_SAMPLE == 0 {
+            self.clog_sum = self.clog_sum.saturating_add(b.clog);
         }
     }
 
@@ -397,12 +357,13 @@ impl ByteStats {
         let mut collisions = self.collisions;
         let mut binary_collisions = self.binary_collisions;
         let mut binary_pairs = self.binary_pairs;
-        // Σ over full blocks of H = log2(32) − Σc·log2c / 32.
+        // Σ over the sampled full blocks of H = log2(32) − Σc·log2c / 32.
+        let sampled = full_blocks.div_ceil(SHANNON_SAMPLE);
         let mut shannon_sum =
-            full_blocks as f32 * LOG2_BLOCK - self.clog_sum as f32 / (FX * BLOCK as f32);
-        let mut shannon_random = full_blocks as f32 * BLOCK_EXPECTED_SHANNON[BLOCK];
+            sampled as f32 * LOG2_BLOCK - self.clog_sum as f32 / (FX * BLOCK as f32);
+        let mut shannon_random = sampled as f32 * BLOCK_EXPECTED_SHANNON[BLOCK];
         let mut pairs = full_blocks as u64 * (BLOCK * (BLOCK - 1) / 2) as u64;
-        let mut blocks = full_blocks;
+        let mut blocks = sampled;
         let partial = self.block_len();
         if partial > 0 {
             let c = block_counts(&self.block[..partial]);
@@ -492,76 +453,6 @@ fn passes(collisions: u32, pairs: f32, t: f32) -> bool {
     (collisions as f32) <= mu + 2.33 * libm::sqrtf(mu)
 }
 
-/// Class counters of a run of bytes, in locals while a loop runs: the four
-/// class counts in 16-bit lanes of one u64 (binary, base64, base32, hex),
-/// popcount and line breaks in the halves of another.
-struct Classes {
-    lanes: u64,
-    pop_lb: u64,
-    run: u32,
-    max_run: u32,
-    blocks: u32,
-}
-
-impl Classes {
-    fn from(s: &ByteStats) -> Self {
-        Classes {
-            lanes: 0,
-            pop_lb: 0,
-            run: s.run as u32,
-            max_run: s.max_run as u32,
-            blocks: 0,
-        }
-    }
-
-    /// One whole block: class counters and the block's histogram in one
-    /// pass (see `block_counts` for the histogram's part).
-    #[inline]
-    fn block(&mut self, block: &[u8]) -> BlockCounts {
-        let mut hist = [0u8; 256];
-        let (mut coll, mut clog, mut bin_coll) = (0u32, 0u32, 0u32);
-        let binary_before = self.lanes & 0xffff;
-        let (mut lanes, mut pop_lb, mut run, mut max_run) =
-            (self.lanes, self.pop_lb, self.run, self.max_run);
-        for &b in block {
-            let k = CLASS_LANES[b as usize];
-            lanes += k;
-            pop_lb += POP_LINEBREAK[b as usize];
-            let binary = (k & 1) as u32;
-            run = (run + 1) * (binary ^ 1);
-            max_run = max_run.max(run);
-            let c = &mut hist[b as usize];
-            coll += *c as u32;
-            // All ones for a binary byte, zero for a printable one.
-            bin_coll += *c as u32 & binary.wrapping_neg();
-            clog += CLOG2C_DELTA_FX[*c as usize];
-            *c += 1;
-        }
-        (self.lanes, self.pop_lb, self.run, self.max_run) = (lanes, pop_lb, run, max_run);
-        self.blocks += 1;
-        let binary = ((lanes & 0xffff) - binary_before) as u32;
-        BlockCounts {
-            collisions: coll,
-            clog,
-            binary_collisions: bin_coll,
-            binary_bytes: binary,
-        }
-    }
-
-    fn store(&self, s: &mut ByteStats) {
-        let lane = |k: u32| ((self.lanes >> (16 * k)) & 0xffff) as u32;
-        let sat = |a: u16, b: u32| (a as u32 + b).min(u16::MAX as u32) as u16;
-        s.binary = sat(s.binary, lane(0));
-        s.b64 = sat(s.b64, lane(1));
-        s.b32 = sat(s.b32, lane(2));
-        s.hex = sat(s.hex, lane(3));
-        s.linebreaks = sat(s.linebreaks, (self.pop_lb >> 32) as u32);
-        s.popcount = s.popcount.saturating_add(self.pop_lb as u32);
-        s.run = self.run.min(u16::MAX as u32) as u16;
-        s.max_run = self.max_run.min(u16::MAX as u32) as u16;
-    }
-}
-
 /// What one block contributes.
 struct BlockCounts {
     collisions: u32,
@@ -608,14 +499,34 @@ fn block_counts(block: &[u8]) -> BlockCounts {
     }
 }
 
+/// `Σ c·log2 c` (fixed point) of one block's histogram: the sampled
+/// blocks' part of [`block_counts`], alone.
+#[inline]
+fn block_clog(block: &[u8]) -> u32 {
+    let mut hist = [0u8; 256];
+    let mut clog = 0;
+    for &b in block {
+        let c = &mut hist[b as usize];
+        clog += CLOG2C_DELTA_FX[*c as usize];
+        *c += 1;
+    }
+    clog
+}
+
 /// Statistics of one buffer, as the flow engine computes them for a stream
 /// that carried exactly these bytes. Used by the scripting helpers so that a
 /// script's numbers equal the engine's.
 pub fn summarize(data: &[u8], entropy_threshold: f32) -> Summary {
+    summarize_with(Kernel::detect(), data, entropy_threshold)
+}
+
+/// [`summarize`] with the given kernel (the figures are the same with
+/// every kernel).
+pub fn summarize_with(kernel: Kernel, data: &[u8], entropy_threshold: f32) -> Summary {
     let mut s = ByteStats::new();
     // The counters are 16/32-bit; summarize at most what an inspection
     // budget can hold so that the figures stay exact.
-    s.update(&data[..data.len().min(65536)]);
+    s.update(kernel, &data[..data.len().min(65536)]);
     s.summary(entropy_threshold)
 }
 
@@ -642,7 +553,9 @@ pub fn shannon(data: &[u8]) -> f32 {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
+    use std::vec::Vec;
 
     /// xorshift64*: deterministic "random" bytes for tests.
     pub(crate) fn random_bytes(seed: u64, n: usize) -> [u8; 8192] {
@@ -729,9 +642,86 @@ winter of despair, we had everything before us, we had nothing before us.";
         for step in [1usize, 3, 63, 64, 65, 1000] {
             let mut s = ByteStats::new();
             for chunk in mixed.chunks(step) {
-                s.update(chunk);
+                s.update(Kernel::detect(), chunk);
             }
             assert_eq!(s.summary(7.0), whole, "chunk size {step}");
+        }
+    }
+
+    /// Bytes of many kinds: random, text, zeros, one repeated value,
+    /// base64, and all 256 values.
+    fn mixed_kinds() -> [u8; 2048] {
+        let mut buf = [0u8; 2048];
+        let r = random_bytes(9, 512);
+        buf[..512].copy_from_slice(&r[..512]);
+        for (i, b) in buf[512..896].iter_mut().enumerate() {
+            *b = TEXT[i % TEXT.len()];
+        }
+        // 896..1024 stays zero.
+        buf[1024..1152].fill(0xa5);
+        let mut b64 = [0u8; 1024];
+        let n = encode_base64(&r[..384], &mut b64);
+        buf[1152..1152 + n].copy_from_slice(&b64[..n]);
+        for (i, b) in buf[1664..1920].iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        buf[1920..].copy_from_slice(&r[..128]);
+        buf
+    }
+
+    #[test]
+    fn every_kernel_gives_the_scalar_summary_at_every_alignment_and_split() {
+        let buf = mixed_kinds();
+        for kernel in Kernel::available() {
+            for start in 0..64 {
+                for len in [0, 1, 31, 32, 33, 63, 64, 65, 100, 1460, 2048 - start] {
+                    let data = &buf[start..start + len];
+                    let scalar = summarize_with(Kernel::scalar(), data, 7.5);
+                    assert_eq!(summarize_with(kernel, data, 7.5), scalar);
+                    // One split at every point of the first 100 bytes, and a
+                    // second 3·start bytes further: every partial-block
+                    // length before and after a kernel run.
+                    for split in 0..len.min(100) {
+                        let second = (split + 3 * start).min(len);
+                        let mut s = ByteStats::new();
+                        s.update(kernel, &data[..split]);
+                        s.update(kernel, &data[split..second]);
+                        s.update(kernel, &data[second..]);
+                        assert_eq!(
+                            s.summary(7.5),
+                            scalar,
+                            "{} start {start} len {len} split {split}/{second}",
+                            kernel.name()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn block_shannon_averages_every_eighth_block_and_the_partial_one() {
+        let buf = mixed_kinds();
+        for len in [0usize, 20, 32, 40, 255, 256, 257, 300, 1460, 2048] {
+            let data = &buf[..len];
+            let mut sampled: Vec<&[u8]> = data.chunks_exact(BLOCK).step_by(8).collect();
+            if len % BLOCK > 0 {
+                sampled.push(&data[len / BLOCK * BLOCK..]);
+            }
+            let n = sampled.len().max(1) as f32;
+            let mean: f32 = sampled.iter().map(|b| shannon(b)).sum::<f32>() / n;
+            let random: f32 = sampled
+                .iter()
+                .map(|b| BLOCK_EXPECTED_SHANNON[b.len()])
+                .sum::<f32>()
+                / n;
+            let s = summarize(data, 7.5);
+            // The c·log2 c tables are fixed point: 1/1024 bit per entry.
+            assert!(
+                (s.block_shannon - mean).abs() < 0.005,
+                "len {len}: {s:?} vs {mean}"
+            );
+            assert!((s.block_shannon_random - random).abs() < 1e-5, "len {len}");
         }
     }
 

@@ -373,8 +373,10 @@ pub struct DirReport {
     /// Collision-entropy estimate in bits per byte, or `None` below
     /// `min_payload` (see [`crate::stats`]).
     pub entropy: Option<f32>,
-    /// Mean Shannon entropy of the 32-byte blocks, and what uniformly random
-    /// blocks of the same lengths give on average.
+    /// Mean Shannon entropy of a sample of the 32-byte blocks (every 8th
+    /// full block from the stream's start, and the partial block at the
+    /// end), and what uniformly random blocks of the same lengths give on
+    /// average. Evidence only.
     pub block_shannon: f32,
     pub block_shannon_random: f32,
     /// Byte pairs within blocks that were equal, and the number uniformly

@@ -127,8 +127,9 @@ pub struct EncchanDirReport {
     pub has_entropy: bool,
     /// Collision-entropy estimate, bits per byte.
     pub entropy: f32,
-    /// Mean Shannon entropy of 32-byte blocks, and its expectation for
-    /// random data.
+    /// Mean Shannon entropy of a sample of the 32-byte blocks (every 8th
+    /// full block, and the partial one), and its expectation for random
+    /// data.
     pub block_shannon: f32,
     pub block_shannon_random: f32,
     /// Equal byte pairs within blocks, and the random expectation.

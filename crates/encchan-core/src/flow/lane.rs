@@ -196,7 +196,7 @@ impl Lane {
             let step = sequential::STEP;
             let to_look = (step - self.stats.len() % step) as usize;
             let (now, rest) = data.split_at(to_look.min(data.len()));
-            self.stats.update(now);
+            self.stats.update(cfg.kernel, now);
             data = rest;
             if self.stats.len() % step == 0
                 && sequential::decides(cfg, &self.stats.summary(cfg.entropy_threshold))
@@ -204,7 +204,7 @@ impl Lane {
                 self.flags |= CIPHERTEXT;
             }
         }
-        self.stats.update(data);
+        self.stats.update(cfg.kernel, data);
     }
 
     /// Where the framing broke, and the protocol whose framing it was.
