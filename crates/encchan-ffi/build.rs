@@ -8,7 +8,10 @@ fn main() {
     let lib = std::fs::read_to_string("src/lib.rs").expect("src/lib.rs");
     let abi = lib
         .lines()
-        .find_map(|l| l.trim().strip_prefix("pub const ENCCHAN_ABI_VERSION: u32 = "))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("pub const ENCCHAN_ABI_VERSION: u32 = ")
+        })
         .and_then(|rest| rest.trim_end_matches(';').trim().parse::<u32>().ok())
         .expect("src/lib.rs defines `pub const ENCCHAN_ABI_VERSION: u32 = N;`");
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
