@@ -38,6 +38,8 @@ p.add_argument("--rates", default="25,50,100,200,400,800,top",
                help="Mbit/s steps; top = tcpreplay --topspeed, real = the capture's own timing")
 p.add_argument("--soak", type=int, default=600, help="soak seconds (0: none)")
 p.add_argument("--step-seconds", type=int, default=10, help="how long each rate step replays")
+p.add_argument("--resume-log", help="the stderr of an earlier run: its steps and alert checks are kept, not rerun")
+p.add_argument("--skip", default="", help="sensor/variant/capture steps not to run, e.g. zeek/plugin/short")
 p.add_argument("--quick", action="store_true", help="CI: one sensor, one low rate, the alerts check only")
 p.add_argument("--suricata7", default=shutil.which("suricata") or "")
 p.add_argument("--suricata8", default="/opt/suricata8/bin/suricata")
@@ -293,14 +295,17 @@ def sensor_pid(proc):
         return None
 
 
-def stop(proc, d, drain=2.0):
+def stop(proc, d, drain=2.0, patience=120):
     time.sleep(drain)
     pid = sensor_pid(proc)
     if pid:
         os.kill(pid, signal.SIGTERM)
     try:
-        proc.wait(timeout=120)
+        proc.wait(timeout=patience)
     except subprocess.TimeoutExpired:
+        # The sensor itself, not only /usr/bin/time above it.
+        if pid:
+            os.kill(pid, signal.SIGKILL)
         proc.kill()
         proc.wait()
     text = open(os.path.join(d, "sensor.out"), errors="replace").read()
@@ -324,6 +329,9 @@ def rss_mib(pid):
 # ---- the steps ----
 
 rows = []
+# Zeek writes every open connection's lines at exit: after a flood of
+# never-closed flows that takes minutes.
+STOP_PATIENCE = {"zeek": 600}
 
 
 def step(sensor, capture_name, capture, rate, sustained=True):
@@ -337,7 +345,7 @@ def step(sensor, capture_name, capture, rate, sustained=True):
         sent, mbps, failed = replay(capture, rate, loop=0, unique=True, duration=a.step_seconds)
     else:
         sent, mbps, failed = replay(capture, rate)
-    text, cpu, rss = stop(proc, d)
+    text, cpu, rss = stop(proc, d, patience=STOP_PATIENCE.get(sensor.kind, 120))
     received, dropped = sensor.capture_stats(d, text)
     row = {"sensor": sensor.name, "variant": sensor.variant, "capture": capture_name, "rate": rate,
            "sent": sent, "sent_mbps": f"{mbps:.1f}", "failed": failed, "received": received, "dropped": dropped,
@@ -350,7 +358,8 @@ def step(sensor, capture_name, capture, rate, sustained=True):
           f"received {received}, dropped {dropped}, CPU {row['cpu_s']} s, RSS {row['rss_mib']} MiB, "
           f"{row['alerts']} alerts", file=sys.stderr)
     if received is None:
-        fail(f"{sensor.name} {sensor.variant}: no capture statistics in {d}")
+        fail(f"{sensor.name} {sensor.variant}: no capture statistics in {d} (the sensor had not exited "
+             f"{STOP_PATIENCE.get(sensor.kind, 120)} s after SIGTERM)")
     elif received < sent - failed:
         # What the kernel never handed the socket is a drop too (ring full
         # before the counter saw it, or a frame over the snap length).
@@ -379,17 +388,61 @@ def compare_alerts(sensor, capture_name, capture, row):
     return same, note
 
 
+STEP_LINE = re.compile(r"^(?P<sensor>[^/]+?) / (?P<variant>[^/]+?) / (?P<capture>\w+) @ (?P<rate>\w+): sent (?P<sent>\d+) "
+                       r"\((?P<mbps>[\d.]+) Mbit/s\), received (?P<received>\w+), dropped (?P<dropped>\w+), "
+                       r"CPU (?P<cpu>[\d.]*) s, RSS (?P<rss>[\d]*) MiB, (?P<alerts>\d+) alerts$")
+CHECK_LINE = re.compile(r"^(FAIL )?(?P<note>[^/]+ / [^/]+ / mixed @ \w+ Mbit/s: live \d+ alerts, file \d+.*)$")
+
+
+def resumed():
+    """Rows and alert checks of an earlier run's log (each step's first
+    line: the single pass of the alerts check repeats a rate)."""
+    done, checks = {}, {}
+    for line in open(a.resume_log) if a.resume_log else []:
+        m = STEP_LINE.match(line.strip())
+        if m:
+            g = m.groupdict()
+            k = (g["sensor"], g["variant"], g["capture"], g["rate"])
+            if k in done:
+                continue  # the once-through pass of the alerts check
+            num = lambda v: int(v) if v.isdigit() else None
+            received, dropped, sent = num(g["received"]), num(g["dropped"]), int(g["sent"])
+            done[k] = {"sensor": g["sensor"], "variant": g["variant"], "capture": g["capture"], "rate": g["rate"],
+                       "sent": sent, "sent_mbps": g["mbps"], "failed": 0, "received": received, "dropped": dropped,
+                       "drop_pct": f"{100 * dropped / max(sent, 1):.3f}" if received is not None else "",
+                       "cpu_s": g["cpu"], "rss_mib": g["rss"], "alerts": int(g["alerts"]), "dir": ""}
+            continue
+        m = CHECK_LINE.match(line.strip())
+        if m:
+            note = m.group("note")
+            checks[tuple(note.split(" / ")[:2])] = (line.startswith("FAIL"), note)
+    return done, checks
+
+
 def main_steps(sensors, rates, captures):
     checks = []
+    done, done_checks = resumed()
+    skip = {tuple(x.split("/")) for x in a.skip.split(",") if x}
     for s in sensors:
         for cname, cap in captures:
             for rate in ([] if a.quick else rates):
+                k = (s.name, s.variant, cname, str(rate))
+                if k in done:
+                    rows.append(done[k])
+                    continue
+                if (s.kind, s.variant.replace(" ", "-"), cname) in skip:
+                    continue
                 try:
                     step(s, cname, cap, rate)
                 except RuntimeError as e:
                     fail(str(e))
                     break
-            if s.plugin and cname == "mixed":
+            if s.plugin and cname == "mixed" and (s.name, s.variant) in done_checks:
+                failed_before, note = done_checks[(s.name, s.variant)]
+                if failed_before:
+                    fail(note)
+                checks.append(note)
+            elif s.plugin and cname == "mixed":
                 # The capture once, at the lowest rate of the steps that
                 # lost nothing (the capture's own timing in --quick).
                 first = next((r for r in rows if r["sensor"] == s.name and r["variant"] == s.variant
