@@ -407,6 +407,8 @@ def resumed():
                 continue  # the once-through pass of the alerts check
             num = lambda v: int(v) if v.isdigit() else None
             received, dropped, sent = num(g["received"]), num(g["dropped"]), int(g["sent"])
+            if received is not None and received < sent:
+                dropped = max(dropped, sent - received)  # as step() counts it
             done[k] = {"sensor": g["sensor"], "variant": g["variant"], "capture": g["capture"], "rate": g["rate"],
                        "sent": sent, "sent_mbps": g["mbps"], "failed": 0, "received": received, "dropped": dropped,
                        "drop_pct": f"{100 * dropped / max(sent, 1):.3f}" if received is not None else "",
