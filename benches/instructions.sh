@@ -13,6 +13,7 @@
 # the plugin and its rules, the 8.0 entropy keyword), and writes
 # benches/results/instructions.md: counts and the ratio to each variant's
 # baseline. About 20 minutes at 16 MiB. Missing tools print SKIP.
+# INSTR_TOOLS (default encchan,ndpi,zeek,suricata7,suricata8) picks a subset.
 set -euo pipefail
 # shellcheck source=benches/common.sh
 . "$(dirname "$0")/common.sh"
@@ -46,10 +47,14 @@ count() {
     echo "$tool / $variant: $n instructions" >&2
 }
 
-count encchan analyze - "$bin/encchan" analyze "$capture"
-if command -v ndpiReader >/dev/null; then count nDPI ndpiReader - ndpiReader -i "$capture" -q; else echo "SKIP nDPI: ndpiReader is not installed" >&2; fi
+tools=",${INSTR_TOOLS:-encchan,ndpi,zeek,suricata7,suricata8},"
+want() { [[ "$tools" == *",$1,"* ]]; }
+if want encchan; then count encchan analyze - "$bin/encchan" analyze "$capture"; fi
+if ! want ndpi; then :
+elif command -v ndpiReader >/dev/null; then count nDPI ndpiReader - ndpiReader -i "$capture" -q; else echo "SKIP nDPI: ndpiReader is not installed" >&2; fi
 
-if command -v zeek >/dev/null; then
+if ! want zeek; then :
+elif command -v zeek >/dev/null; then
     (cd "$root/cpp-shim" && ./configure >/dev/null && make -s -C build -j2 >/dev/null)
     count Zeek "no plugin" - zeek -C -r "$capture"
     count Zeek plugin "no plugin" ZEEK_PLUGIN_PATH="$root/cpp-shim/build" zeek -C -r "$capture"
@@ -83,14 +88,16 @@ suricata_variants() {  # VERSION BINARY PLUGIN_SO OUTPUT_ITEM PLUGIN_RULES SHIPP
     fi
 }
 suricata7="$(command -v suricata || true)"
-if [ -n "$suricata7" ] && "$suricata7" -V | grep -q 'version 7\.0\.' && make -s -C "$crate" suricata7 >/dev/null 2>&1; then
+if ! want suricata7; then :
+elif [ -n "$suricata7" ] && "$suricata7" -V | grep -q 'version 7\.0\.' && make -s -C "$crate" suricata7 >/dev/null 2>&1; then
     suricata_variants 7.0 "$suricata7" "$crate/build/encchan-suricata-7.so" "  - encchan:
       enabled: yes" encchan.rules /etc/suricata/rules
 else
     echo "SKIP Suricata 7.0" >&2
 fi
 suricata8="${SURICATA8:-/opt/suricata8/bin/suricata}"
-if [ -x "$suricata8" ] && make -s -C "$crate" suricata8 SURICATA8_CONFIG="$(dirname "$suricata8")/libsuricata-config" >/dev/null 2>&1; then
+if ! want suricata8; then :
+elif [ -x "$suricata8" ] && make -s -C "$crate" suricata8 SURICATA8_CONFIG="$(dirname "$suricata8")/libsuricata-config" >/dev/null 2>&1; then
     suricata_variants 8.0 "$suricata8" "$crate/build/encchan-suricata-8.so" "" encchan-keyword.rules \
         "$(dirname "$(dirname "$suricata8")")/share/suricata/rules" encchan-entropy.rules
 else
