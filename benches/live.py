@@ -862,6 +862,7 @@ def main():
         return 0 if not os.environ.get("ENCCHAN_CI") else 1
     ns_down()
     ns_up()
+    checks = []
     try:
         checks = main_steps(sensors, rates, captures)
         soaks, faults = [], []
@@ -884,7 +885,8 @@ def main():
         write_results(checks, soaks, faults)
     finally:
         ns_down()
-    print(f"live: {len(rows)} steps, {len(failures)} failed checks", file=sys.stderr)
+    print(f"live: {len(rows)} rate steps, {len(checks)} live-vs-file alert checks, {len(failures)} failed checks",
+          file=sys.stderr)
     return 1 if failures else 0
 
 
