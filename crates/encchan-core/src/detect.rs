@@ -206,6 +206,12 @@ impl<'a> Context<'a> {
         carried_by(self.protocol, self.carrier, broke).is_some()
     }
 
+    /// TLS is the stream's protocol, or was until its session closed and
+    /// handed the stream on: what it negotiated still speaks for the flow.
+    fn tls_ran(&self) -> bool {
+        self.protocol == Some(Protocol::Tls) || self.carrier == Some(Protocol::Tls)
+    }
+
     /// The outermost stream's protocol (the carrier, when there is one).
     fn outer(&self) -> Option<Protocol> {
         self.carrier.or(self.protocol)
@@ -376,12 +382,15 @@ fn symmetric_only(cx: &Context<'_>) -> Option<Raised> {
 /// client asked the proxy to connect to. An inner stream with no such
 /// destination (TLS after STARTTLS) is not judged by the carrier's port.
 fn unexpected_port(cx: &Context<'_>, class: PortClass) -> Option<Raised> {
-    let p = cx.protocol?;
-    let port = match cx.carrier {
-        None => cx.flow.server_port,
+    let (p, port) = match cx.carrier {
+        None => (cx.protocol?, cx.flow.server_port),
+        // The flow's own stream was this protocol until it handed the
+        // stream over (a TLS session that closed and let the stream go on
+        // in the clear): what ran on the port stays, whatever came after.
+        Some(c) if c.expected_on() == Some(class) => (c, cx.flow.server_port),
         Some(_) => {
             let d = cx.flow.notes.destination;
-            d.is_some().then_some(d.port)?
+            (cx.protocol?, d.is_some().then_some(d.port)?)
         }
     };
     if p.expected_on() != Some(class) || cx.cfg.ports.get(class).contains(port) {
@@ -513,7 +522,7 @@ fn handshake_malformed(cx: &Context<'_>) -> Option<Raised> {
 /// TLS below 1.3 with RSA key transport: no forward secrecy (T1573.002).
 fn rsa_key_exchange(cx: &Context<'_>) -> Option<Raised> {
     let neg = cx.flow.negotiated()?;
-    if cx.protocol != Some(Protocol::Tls) || neg.version >= 0x0304 || !rsa_suite(neg.cipher_suite) {
+    if !cx.tls_ran() || neg.version >= 0x0304 || !rsa_suite(neg.cipher_suite) {
         return None;
     }
     Some(Raised {
@@ -574,9 +583,7 @@ pub(crate) fn conclude(flow: &Flow, cfg: &Config) -> Verdict {
             Found::Ratio(r) => e.asymmetry_ratio = Some(r),
         }
     }
-    let neg = flow
-        .negotiated()
-        .filter(|_| cx.protocol == Some(Protocol::Tls));
+    let neg = flow.negotiated().filter(|_| cx.tls_ran());
     let tls_version = neg.map(|n| n.version).filter(|&v| v != 0);
     Verdict {
         protocol: cx.protocol,

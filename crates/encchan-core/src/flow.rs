@@ -122,7 +122,7 @@ impl Flow {
     ) -> Flow {
         let udp = matches!(transport, Transport::Udp);
         Flow {
-            lanes: [Lane::new(udp), Lane::new(udp)],
+            lanes: [Lane::new(udp).client(), Lane::new(udp)],
             first_ts_us: ts_us,
             last_ts_us: ts_us,
             handshake_start_us: 0,
@@ -191,6 +191,8 @@ impl Flow {
             self.client_port = s;
             self.server_port = c;
             self.flags |= ROLES_SWAPPED;
+            self.lanes[0].set_client(true);
+            self.lanes[1].set_client(false);
         }
     }
 
@@ -209,6 +211,13 @@ impl Flow {
     #[inline]
     pub fn is_dir_inspection_done(&self, dir: Direction) -> bool {
         self.lanes[self.engine_dir(dir).index()].done()
+    }
+
+    /// Payload bytes of `dir` taken so far, fed or counted (gaps not
+    /// included): the verdict's `bytes` of that side, without its cost.
+    #[inline]
+    pub fn dir_bytes(&self, dir: Direction) -> u64 {
+        self.lanes[self.engine_dir(dir).index()].bytes()
     }
 
     /// Counts `len` payload bytes of `dir` without inspecting them.
@@ -265,11 +274,7 @@ impl Flow {
         let window_left = (cfg.inspect_budget as u64).saturating_sub(offset) as usize;
         let inspected = &payload[..payload.len().min(window_left)];
         match self.transport {
-            Transport::Tcp => {
-                let lane = &mut self.lanes[i];
-                lane.note_flow_protocol(self.notes.get(lane.layer()));
-                lane.feed_stream(cfg, inspected, offset, &mut self.notes)
-            }
+            Transport::Tcp => self.lanes[i].feed_stream(cfg, inspected, offset, &mut self.notes),
             Transport::Udp => self.feed_datagram(cfg, i, payload, inspected, offset),
         }
         if offset + payload.len() as u64 >= cfg.inspect_budget as u64 {
@@ -317,7 +322,7 @@ impl Flow {
             }
             Judgement::Confirmed(g) => {
                 self.lanes[i].set_memory(own);
-                self.notes.set(0, g.protocol);
+                self.notes.set(0, g.protocol, i == 0);
                 for lane in &mut self.lanes {
                     if lane.memory().held(g.protocol) {
                         lane.facts.set(g.facts);
@@ -327,7 +332,7 @@ impl Flow {
                 return;
             }
             Judgement::Yes(g) if known.is_none() => {
-                self.notes.set(0, g.protocol);
+                self.notes.set(0, g.protocol, i == 0);
                 g.facts
             }
             Judgement::Yes(g) if known == Some(g.protocol) => g.facts,
@@ -341,7 +346,7 @@ impl Flow {
         // short headers a run of them, repeats the one before.
         let seen = rtp::observe(d, &mut own.rtp, self.notes.get(0));
         if seen.names {
-            self.notes.set(0, Protocol::Rtp);
+            self.notes.set(0, Protocol::Rtp, i == 0);
         }
         if self.notes.get(0) == Some(Protocol::Rtp) {
             lane.facts.set(Facts::FRAMING);

@@ -70,6 +70,9 @@ const ASK_DATAGRAM: u8 = 64;
 /// The sequential test asks no more: the bytes may answer a key exchange
 /// the other side opened.
 const ANSWER: u8 = 32;
+/// The engine's client side (its naming of a layer wins over the
+/// server's: [`Notes::set`]).
+const CLIENT: u8 = 128;
 
 /// Offsets are kept in 16 bits: inspection ends within the budget (≤ 64
 /// KiB), and nothing after it is walked or measured, so every inspected
@@ -150,6 +153,21 @@ impl Lane {
 
     pub fn explained(&self) -> bool {
         self.flags & EXPLAINED != 0
+    }
+
+    /// The lane as the engine's client side ([`Notes::set`]).
+    pub const fn client(mut self) -> Self {
+        self.flags |= CLIENT;
+        self
+    }
+
+    /// This lane is the engine's client side ([`Notes::set`]).
+    pub fn set_client(&mut self, client: bool) {
+        if client {
+            self.flags |= CLIENT;
+        } else {
+            self.flags &= !CLIENT;
+        }
     }
 
     /// The layer the direction reads now: 0 outer, 1 inner.
@@ -283,6 +301,14 @@ impl Lane {
         notes: &mut Notes,
     ) {
         while !data.is_empty() {
+            if !matches!(self.stage, Stage::Sniff(_)) {
+                // Asked before each step that may measure, at the layer the
+                // bytes belong to (not at the feed's start, where a layer
+                // still being sniffed may turn out not to exist): whether a
+                // step sees the answer flag must not depend on where the
+                // stream was cut.
+                self.note_flow_protocol(notes.get(self.layer()));
+            }
             let used = match &mut self.stage {
                 Stage::Sniff(s) => {
                     let take = (SNIFF - s.len as usize).min(data.len());
@@ -389,7 +415,7 @@ impl Lane {
 
     /// The current layer is `protocol`, read by `walker`.
     fn start_layer(&mut self, protocol: Protocol, walker: Walker, notes: &mut Notes) {
-        notes.set(self.layer(), protocol);
+        notes.set(self.layer(), protocol, self.flags & CLIENT != 0);
         self.protocol = protocol as u8;
         self.stage = Stage::Walk(walker);
     }
@@ -572,6 +598,8 @@ impl Lane {
 /// codes, 0: none yet), and where a proxy carrier was asked to connect.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Notes {
+    /// Per layer: the protocol's code, with [`BY_CLIENT`] when the client's
+    /// side named it.
     protocols: [u8; 2],
     pub destination: Destination,
     /// The TLS parameters of the first session whose walker stopped (a
@@ -585,6 +613,17 @@ pub(crate) struct Notes {
     pub dns_payload: u8,
 }
 
+/// In [`Notes`]' protocol codes (all below 128): the client named the
+/// layer.
+const BY_CLIENT: u8 = 128;
+const _: () = {
+    let mut i = 0;
+    while i < Protocol::ALL.len() {
+        assert!((Protocol::ALL[i] as u8) < BY_CLIENT);
+        i += 1;
+    }
+};
+
 impl Notes {
     pub const fn new() -> Self {
         Notes {
@@ -596,12 +635,24 @@ impl Notes {
         }
     }
 
-    /// The first recognition names a layer; an FTP client's commands
-    /// correct a `220` greeting taken for SMTP.
-    pub fn set(&mut self, layer: usize, p: Protocol) {
-        let current = &mut self.protocols[layer];
-        if *current == 0 || (p == Protocol::Ftp && *current == Protocol::Smtp as u8) {
-            *current = p as u8;
+    /// The first recognition names a layer. Two corrections, each one way:
+    /// an FTP client's commands rename a `220` greeting taken for SMTP, and
+    /// a client's key-exchange protocol renames a server's protocol without
+    /// one (a TLS hello against an SMTP banner on port 465, neither
+    /// answered: a host may deliver the server's side first, and the name
+    /// must not depend on it). Other disagreements keep the first name (a
+    /// client's `USER` is FTP's and POP3's alike; an SSH banner answering
+    /// an HTTP request does not make the flow SSH).
+    pub fn set(&mut self, layer: usize, p: Protocol, client: bool) {
+        let current = self.protocols[layer];
+        let named = Protocol::from_code(current & !BY_CLIENT);
+        let ftp_over_smtp = p == Protocol::Ftp && named == Some(Protocol::Smtp);
+        let keyed_over_server = client
+            && current & BY_CLIENT == 0
+            && p.has_key_exchange()
+            && named.is_some_and(|n| !n.has_key_exchange());
+        if current == 0 || ftp_over_smtp || keyed_over_server {
+            self.protocols[layer] = p as u8 | if client { BY_CLIENT } else { 0 };
         }
     }
 
@@ -614,7 +665,7 @@ impl Notes {
     }
 
     pub fn get(&self, layer: usize) -> Option<Protocol> {
-        Protocol::from_code(self.protocols[layer])
+        Protocol::from_code(self.protocols[layer] & !BY_CLIENT)
     }
 
     /// The codes, for change detection.

@@ -1070,7 +1070,7 @@ fn a_nano_node_handshake_is_nano_and_random_bytes_of_its_sizes_are_not() {
 /// The flow_feed fuzz target's checks over one of its inputs: a control
 /// byte (transport, start), the server port, then chunks (a control byte:
 /// direction, feed or gap, time step; a length; the bytes). Final alerts
-/// are never taken back.
+/// are never taken back, and the verdict as if ended is the one at the end.
 fn replay_flow_feed(data: &[u8]) {
     let cfg = Config::default();
     let transport = [Transport::Tcp, Transport::Udp][(data[0] & 1) as usize];
@@ -1094,6 +1094,20 @@ fn replay_flow_feed(data: &[u8]) {
         let now = flow.verdict(&cfg);
         assert_eq!(now.alerts.and(published), published, "taken back: {now:?}");
     }
+    let published = flow.verdict(&cfg).final_alerts;
+    let at_end = flow.verdict_at_end(&cfg, ts);
+    flow.finish(&cfg, ts);
+    let v = flow.verdict(&cfg);
+    assert_eq!(
+        v, at_end,
+        "the verdict as if ended is the verdict at the end"
+    );
+    assert_eq!(v.final_alerts, v.alerts, "at the end every alert is final");
+    assert_eq!(
+        v.alerts.and(published),
+        published,
+        "taken back at the end: {v:?}"
+    );
 }
 
 /// Fuzz finding: ciphertext in an HTTP POST body on port 80 decided
@@ -1172,4 +1186,123 @@ fn random_bytes_after_a_faked_rtmp_opening_are_measured_after_the_break() {
         assert_eq!(d.broke.map(|b| b.at), Some(3073));
     }
     assert_chunking_invariant(&c[..3600], &s);
+}
+
+/// Fuzz finding: a server lane whose MySQL framing breaks at byte 36, after
+/// a client that went on into TLS. Cut in 8-byte steps, a feed began while
+/// the lane sniffed a would-be inner layer; the flow's TLS there set the
+/// answer flag, and the sequential test stopped. Fed whole, the layer was
+/// settled as broken MySQL before anything was measured, and the test went
+/// on and latched ciphertext. The flag is now asked at the layer each
+/// measured step belongs to.
+#[test]
+fn fuzz_the_answer_flag_is_asked_at_the_measured_layer() {
+    let data = include_bytes!(
+        "../../../../tests/data/fuzz/chunking-answer-flag-at-the-measured-layer.bin"
+    );
+    let cfg = Config::default();
+    let split = u16::from_be_bytes([data[1], data[2]]) as usize;
+    let (client, server) = data[3..].split_at(split);
+    let run = |step: usize| {
+        let mut flow = Flow::new(Transport::Tcp, 40000, 4444, FlowStart::Observed, 0);
+        for piece in client.chunks(step) {
+            flow.feed(&cfg, Direction::ToServer, piece, 1);
+        }
+        for piece in server.chunks(step) {
+            flow.feed(&cfg, Direction::ToClient, piece, 2);
+        }
+        flow.finish(&cfg, 3);
+        flow.verdict(&cfg)
+    };
+    let whole = run(data.len());
+    for step in [1, 8, 64, 1460] {
+        assert_eq!(run(step), whole, "step {step}");
+    }
+}
+
+/// OpenVPN's framing over TCP in front of a stream keyed by other means: a
+/// plain hard reset (openvpn.pcap's), then P_DATA packets of random bytes
+/// with no TLS handshake in between. The framing breaks at the first
+/// P_DATA and the rest is measured: symmetric_only, with the broken
+/// handshake (no protocol named), where it used to be explained as
+/// OpenVPN.
+#[test]
+fn openvpn_framing_without_its_tls_handshake_is_measured() {
+    let mut client =
+        std::vec![0x00, 0x0e, 0x38, 0x50, 0x7a, 0x28, 0xa7, 0x82, 0x75, 0x78, 0x8d, 0, 0, 0, 0, 0,];
+    let mut server = std::vec::Vec::new();
+    for (k, side) in [&mut client, &mut server].into_iter().enumerate() {
+        for n in 0..3 {
+            let mut body = [0u8; 1200];
+            xorshift_fill(0x0bad + 10 * k as u64 + n, &mut body);
+            side.extend_from_slice(&1201u16.to_be_bytes());
+            side.push(0x48);
+            side.extend_from_slice(&body);
+        }
+    }
+    let v = run_both(&client, &server, 1460);
+    let broke = v.dirs[0].broke.map(|b| b.protocol);
+    assert_eq!(broke, Some(Protocol::OpenVpn), "{v:?}");
+    assert!(v.alerts.contains(Alert::SymmetricOnly), "{v:?}");
+    assert!(v.alerts.contains(Alert::HandshakeMalformed), "{v:?}");
+    assert_chunking_invariant(&client, &server);
+}
+
+/// Both sides speak at once and neither answers the other: a client's TLS
+/// hello against a server's SMTP banner on port 465 (smtps.pcapng of nDPI's
+/// captures). A host may deliver either side first (Suricata gives both at
+/// the flow's end, the server's first); the flow is named TLS, its
+/// handshake incomplete, either way.
+#[test]
+fn the_protocol_name_does_not_depend_on_which_side_is_fed_first() {
+    let banner = b"220-mail.example.com ESMTP Exim 4.96 Sat, 05 Dec 2026 07:00:00 +0000\r\n";
+    let cfg = Config::default();
+    let run = |server_first: bool| {
+        let mut flow = Flow::new(Transport::Tcp, 37682, 465, FlowStart::Observed, 0);
+        let sides = [
+            (Direction::ToServer, &client_hello()[..]),
+            (Direction::ToClient, &banner[..]),
+        ];
+        for k in 0..2 {
+            let (dir, bytes) = sides[if server_first { 1 - k } else { k }];
+            flow.feed(&cfg, dir, bytes, 1 + k as u64);
+        }
+        flow.finish(&cfg, 60_000_000);
+        flow.verdict(&cfg)
+    };
+    let (client_first, server_first) = (run(false), run(true));
+    assert_eq!(
+        client_first.protocol,
+        Some(Protocol::Tls),
+        "{client_first:?}"
+    );
+    assert!(
+        client_first.alerts.contains(Alert::HandshakeIncomplete),
+        "{client_first:?}"
+    );
+    assert_eq!(client_first.protocol, server_first.protocol);
+    assert_eq!(client_first.alerts, server_first.alerts);
+}
+
+/// Fuzz finding: TLS on an unprofiled port (a ServerHello, then the
+/// server's framing broke; the client's records went on to a closing
+/// alert), then the client's stream went on in the clear: the outer TLS
+/// became the inner stream's carrier and the final `tls_unexpected_port`
+/// was taken back. What ran on the port stays.
+#[test]
+fn fuzz_tls_on_an_unexpected_port_outlives_its_session() {
+    replay_flow_feed(include_bytes!(
+        "../../../../tests/data/fuzz/flow_feed-tls-port-after-session-closed.bin"
+    ));
+}
+
+/// Fuzz finding: a TLS session with an RSA suite whose server closed it
+/// and went on in the clear: TLS became the carrier of what followed, and
+/// the final `rsa_key_exchange` (and the verdict's TLS parameters) were
+/// dropped with it. What the session negotiated stays.
+#[test]
+fn fuzz_rsa_key_exchange_outlives_its_session() {
+    replay_flow_feed(include_bytes!(
+        "../../../../tests/data/fuzz/flow_feed-rsa-after-session-closed.bin"
+    ));
 }
