@@ -343,7 +343,7 @@ impl Table {
         match tcp {
             Some(t) => {
                 if t.syn {
-                    slot.reassembly[d].set_isn(t.seq);
+                    slot.reassembly[d].set_isn_unless_acknowledged(t.seq, slot.acked[d]);
                     if dir == Direction::ToServer && !t.ack && slot.client_isn.is_none() {
                         slot.client_isn = Some(t.seq);
                         if slot.start == FlowStart::Midstream && !slot.payload_seen {

@@ -69,10 +69,24 @@ pub struct Reassembler {
 }
 
 impl Reassembler {
-    /// The SYN's sequence number: data starts right after it. Ignored once
-    /// the stream position is known.
+    /// The SYN's sequence number: data starts right after it. A SYN with
+    /// another number before any byte of the stream arrived replaces it (a
+    /// server that answers a retransmitted SYN with a new SYN-ACK: the
+    /// client acknowledges the last one, and Zeek follows it too); once
+    /// bytes arrived, the stream position stays.
     pub fn set_isn(&mut self, isn: u32) {
-        if self.next_seq.is_none() {
+        self.set_isn_unless_acknowledged(isn, None);
+    }
+
+    /// As [`Reassembler::set_isn`], except that a position the other side
+    /// has acknowledged (`ack`: its acknowledgment number, the first byte
+    /// it expects) stays: a stale or forged SYN-ACK after the client
+    /// acknowledged the real one does not move the stream.
+    pub fn set_isn_unless_acknowledged(&mut self, isn: u32, ack: Option<u32>) {
+        if ack.is_some() && ack == self.next_seq && self.next_off == 0 {
+            return;
+        }
+        if self.next_seq.is_none() || (self.next_off == 0 && self.pending.is_empty()) {
             self.next_seq = Some(isn.wrapping_add(1));
         }
     }
@@ -400,6 +414,38 @@ mod tests {
         assert_eq!(s.stream, b"abcdef");
     }
 
+    /// A server's SYN-ACKs with three ISNs (tls_multiple_synack_different_seq
+    /// in nDPI's captures): the data follows the last one.
+    #[test]
+    fn the_last_syn_before_any_data_sets_the_position() {
+        let mut r = Reassembler::default();
+        for isn in [1000, 1000, 5000, 9000] {
+            r.set_isn(isn);
+        }
+        let mut got = Vec::new();
+        r.segment(9001, b"hello", 0, &mut |e| {
+            if let Event::Data(d) = e {
+                got.extend_from_slice(d);
+            }
+        });
+        assert_eq!(got, b"hello");
+        // Once bytes arrived, a stray SYN moves nothing.
+        r.set_isn(20000);
+        // Nor one after the other side acknowledged the position.
+        let mut acked = Reassembler::default();
+        acked.set_isn(1000);
+        acked.set_isn_unless_acknowledged(5000, Some(1001));
+        assert_eq!(acked.acknowledged_beyond(1001), 0);
+        acked.set_isn_unless_acknowledged(5000, Some(77));
+        assert_eq!(acked.acknowledged_beyond(5001), 0);
+        r.segment(9006, b"!", 0, &mut |e| {
+            if let Event::Data(d) = e {
+                got.extend_from_slice(d);
+            }
+        });
+        assert_eq!(got, b"hello!");
+    }
+
     #[test]
     fn wraparound() {
         let s = run(
@@ -515,16 +561,6 @@ mod tests {
         assert!(!r.started());
         r.set_isn(7);
         assert!(r.started());
-    }
-
-    #[test]
-    fn isn_only_counts_before_data() {
-        let mut r = Reassembler::default();
-        r.set_isn(10);
-        r.set_isn(500); // a SYN retransmitted with another ISN is ignored
-        let mut got = Vec::new();
-        r.segment(11, b"ok", 0, &mut |e| got.push(format!("{e:?}")));
-        assert_eq!(got, ["Data([111, 107])"]);
     }
 
     #[test]
