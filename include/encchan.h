@@ -320,6 +320,12 @@ int encchan_flow_inspection_done(const uint8_t *state, size_t len);
 // `encchan_flow_account`.
 int encchan_flow_dir_inspection_done(const uint8_t *state, size_t len, uint8_t dir);
 
+// Copies into `out` the payload bytes of direction `dir` the engine has
+// taken so far, fed or counted (gaps not included): the verdict's
+// `dirs[].bytes` of that side, at the cost of a read rather than a
+// verdict (a host checking its own count of a stream at the flow's end).
+int encchan_flow_dir_bytes(const uint8_t *state, size_t len, uint8_t dir, uint64_t *out);
+
 // Copies the flow's verdict into `out`.
 int encchan_flow_verdict(const struct EncchanConfig *cfg,
                          const uint8_t *state,

@@ -62,7 +62,13 @@ fuzz_target!(|data: &[u8]| {
         let _ = encchan_flow_account(state, size, data[7] % 3, 5, 2);
         let _ = encchan_flow_finish(cfg, state, size, 3);
         let mut v = EncchanVerdict::default();
-        let _ = encchan_flow_verdict(cfg, state, size, &mut v);
+        let verdict = encchan_flow_verdict(cfg, state, size, &mut v);
+        let mut side = 0u64;
+        if encchan_flow_dir_bytes(state, size, data[6] % 3, &mut side) == 0 && verdict == 0 {
+            // The read agrees with the verdict's count of that side.
+            let i = usize::from(data[6] % 3);
+            assert_eq!(v.dirs[if v.roles_swapped { 1 - i } else { i }].bytes, side);
+        }
         let _ = encchan_flow_verdict_at_end(cfg, state, size, 4, &mut v);
         let mut text = [0 as std::ffi::c_char; 512];
         let text_len = (data[7] as usize) * 2 % 513;

@@ -597,6 +597,25 @@ pub unsafe extern "C" fn encchan_flow_dir_inspection_done(
     })
 }
 
+/// Copies into `out` the payload bytes of direction `dir` the engine has
+/// taken so far, fed or counted (gaps not included): the verdict's
+/// `dirs[].bytes` of that side, at the cost of a read rather than a
+/// verdict (a host checking its own count of a stream at the flow's end).
+#[no_mangle]
+pub unsafe extern "C" fn encchan_flow_dir_bytes(
+    state: *const u8,
+    len: usize,
+    dir: u8,
+    out: *mut u64,
+) -> c_int {
+    guard(|| {
+        let dir = direction(dir)?;
+        let flow = &slot(state, len)?.flow;
+        *out.as_mut().ok_or(EncchanStatus::ErrNull)? = flow.dir_bytes(dir);
+        Ok(0)
+    })
+}
+
 fn dir_report(d: &DirReport) -> EncchanDirReport {
     let span = |s: Option<encchan_core::Span>| {
         s.map_or_else(EncchanSpan::default, |s| EncchanSpan {

@@ -127,6 +127,13 @@ int main(void) {
     CHECK(v.protocol == ENCCHAN_NONE_U8);
     CHECK(strcmp(encchan_content_name(v.content), "encrypted") == 0);
     CHECK(v.dirs[0].bytes == 4 * sizeof payload && v.dirs[1].bytes == 4 * sizeof payload + 100);
+    uint64_t side[2] = { 0, 0 };
+    CHECK(encchan_flow_dir_bytes(mem, size, ENCCHAN_DIR_TO_SERVER, &side[0]) == 0 &&
+          encchan_flow_dir_bytes(mem, size, ENCCHAN_DIR_TO_CLIENT, &side[1]) == 0);
+    CHECK(side[0] == v.dirs[0].bytes && side[1] == v.dirs[1].bytes);
+    CHECK(encchan_flow_dir_bytes(mem, size, 2, &side[0]) == ENCCHAN_STATUS_ERR_ARG);
+    CHECK(encchan_flow_dir_bytes(mem, size, ENCCHAN_DIR_TO_SERVER, NULL) == ENCCHAN_STATUS_ERR_NULL);
+    CHECK(encchan_flow_dir_bytes(NULL, size, ENCCHAN_DIR_TO_SERVER, &side[0]) == ENCCHAN_STATUS_ERR_NULL);
     CHECK(v.dirs[0].has_entropy && v.dirs[0].entropy > 7.5f);
     CHECK(v.dirs[0].inspection_end == 4096 && v.ended);
     CHECK(!v.dirs[0].explained && v.dirs[0].spans[0].start == 0 && v.dirs[0].spans[0].end == 4096);
