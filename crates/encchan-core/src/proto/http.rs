@@ -112,6 +112,40 @@ const SIP_METHODS: &[&[u8]] = &[
     b"PUBLISH",
 ];
 
+/// Whether `b` stops a run of line bytes: a newline, or a byte no line
+/// holds (`HttpWalker::text`).
+#[inline]
+fn ends_run(b: u8) -> bool {
+    b == b'\n' || !HttpWalker::text(b)
+}
+
+/// Length of the run of line bytes `s` starts with: up to its first
+/// newline or byte no line holds. Eight bytes at a time: a word with no
+/// control byte and no DEL is all line bytes (SWAR: a byte below 0x20
+/// borrows into its top bit, DEL is a zero byte of `x ^ 0x7f…`); a word
+/// with one (a tab, a CR, the line's end) is read byte by byte. Header
+/// values and targets are most of a head's bytes.
+fn line_run(s: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOPS: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while let Some(word) = s.get(at..at + 8) {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+        let del = x ^ (ONES * 0x7f);
+        let control = (x.wrapping_sub(ONES * 0x20) & !x | del.wrapping_sub(ONES) & !del) & TOPS;
+        if control != 0 {
+            if let Some(i) = word.iter().position(|&b| ends_run(b)) {
+                return at + i;
+            }
+        }
+        at += 8;
+    }
+    at + s[at..]
+        .iter()
+        .position(|&b| ends_run(b))
+        .unwrap_or(s.len() - at)
+}
+
 fn first_line(w: &[u8]) -> &[u8] {
     match w.iter().position(|&b| b == b'\n') {
         Some(end) => &w[..end],
@@ -154,12 +188,15 @@ pub(crate) fn message_protocol(w: &[u8]) -> Option<Protocol> {
         return None;
     }
     let named = |list: &[&[u8]]| list.contains(&method);
-    let rtsp = contains(rest, b" RTSP/1.0") || rest.starts_with(b"rtsp:");
+    // The version scans the whole line: only for a method of the protocol
+    // (a datagram of an unknown flow that starts with a capital letter and
+    // has no newline is one line of up to 1,500 bytes).
+    let rtsp = || contains(rest, b" RTSP/1.0") || rest.starts_with(b"rtsp:");
     let sip =
-        contains(rest, b" SIP/2.0") || rest.starts_with(b"sip:") || rest.starts_with(b"sips:");
-    if named(RTSP_METHODS) && rtsp {
+        || contains(rest, b" SIP/2.0") || rest.starts_with(b"sip:") || rest.starts_with(b"sips:");
+    if named(RTSP_METHODS) && rtsp() {
         Some(Protocol::Rtsp)
-    } else if named(SIP_METHODS) && sip {
+    } else if named(SIP_METHODS) && sip() {
         Some(Protocol::Sip)
     } else if named(HTTP_METHODS) {
         Some(Protocol::Http)
@@ -464,7 +501,8 @@ impl HttpWalker {
         Ok(())
     }
 
-    /// The value of a header the walker does not read (or a trailer's):
+    /// The value of a header the walker does not read (or a trailer's, or
+    /// the rest of a start line: `rest_of_line_unread`):
     /// only whether each byte can be part of a line counts, so the bytes up
     /// to the line's end (or the first that cannot be) are taken in one
     /// scan, with what `line_byte` would count for each. Most head bytes
@@ -473,13 +511,10 @@ impl HttpWalker {
     fn skip_value(&mut self, rest: &[u8]) -> usize {
         let room = (MAX_LINE - (self.line as u32).min(MAX_LINE))
             .min(MAX_HEAD - (self.head as u32).min(MAX_HEAD)) as usize;
-        let rest = &rest[..rest.len().min(room)];
-        let n = rest
-            .iter()
-            .position(|&b| b == b'\n' || !Self::text(b))
-            .unwrap_or(rest.len());
+        let n = line_run(&rest[..rest.len().min(room)]);
         // `line_byte`'s saturating counts, n steps at once; the line's
-        // first byte is set (the colon came before).
+        // first byte is set (a colon or the start line's first bytes came
+        // before).
         self.line = self.line.saturating_add(n.min(u16::MAX as usize) as u16);
         self.head = self.head.saturating_add(n.min(u16::MAX as usize) as u16);
         n
@@ -578,7 +613,14 @@ impl HttpWalker {
             }
             let lower = b.to_ascii_lowercase();
             let at = self.name_len as usize;
-            for (k, name) in NAMES.iter().enumerate() {
+            // Most names (Host, User-Agent, Accept …) leave no candidate
+            // after their first bytes.
+            let left = if self.candidates == 0 {
+                &[][..]
+            } else {
+                &NAMES[..]
+            };
+            for (k, name) in left.iter().enumerate() {
                 if name.get(at) != Some(&lower) {
                     self.candidates &= !(1 << k);
                 }
@@ -806,6 +848,27 @@ impl HttpWalker {
         kind <= 0x10 && h[5] & 0x80 == 0 && fixed
     }
 
+    /// Whether the rest of the current line is read for nothing but its
+    /// bytes and length (`skip_value` takes it in one scan): the value of a
+    /// header the walker does not read, or a start line past its method or
+    /// status and first bytes (a request's target, a response's reason;
+    /// CONNECT's target is read).
+    #[inline]
+    fn rest_of_line_unread(&self) -> bool {
+        match self.phase {
+            Phase::StartLine => {
+                self.flags & SPACE != 0
+                    && self.line as usize >= START
+                    && if self.flags & RESPONSE != 0 {
+                        self.status >= 1000
+                    } else {
+                        self.flags & CONNECT == 0
+                    }
+            }
+            _ => self.flags & COLON != 0 && self.value == 0,
+        }
+    }
+
     /// The line so far is a lone CR (a blank line ending CRLF).
     fn lone_cr(&self) -> bool {
         self.line == 1 && self.first == b'\r'
@@ -949,8 +1012,7 @@ impl Walk for HttpWalker {
                     continue; // the same byte, as the line's first
                 }
                 Phase::StartLine | Phase::HeaderLine | Phase::Trailer => {
-                    if self.phase != Phase::StartLine && self.flags & COLON != 0 && self.value == 0
-                    {
+                    if self.rest_of_line_unread() {
                         let run = self.skip_value(&data[i..]);
                         if run > 0 {
                             i += run;
@@ -1248,6 +1310,62 @@ GET /c HTTP/1.1\r\n\r\n";
                 "step {step}"
             );
             assert_eq!(w.phase, Phase::MessageStart);
+        }
+    }
+
+    #[test]
+    fn line_runs_end_where_the_bytewise_scan_ends() {
+        // Every byte value at every position of words and tails, in text
+        // of every length up to three words, against the byte-wise scan.
+        let bytewise = |s: &[u8]| s.iter().position(|&b| ends_run(b)).unwrap_or(s.len());
+        let text = b"Mozilla/5.0 (X11; Linux)";
+        for len in 0..=text.len() {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = text[..len].to_vec();
+                    s[at] = b;
+                    assert_eq!(line_run(&s), bytewise(&s), "{s:?}");
+                }
+            }
+            assert_eq!(line_run(&text[..len]), len);
+        }
+        let noise = noise(4096);
+        for start in 0..64 {
+            assert_eq!(line_run(&noise[start..]), bytewise(&noise[start..]));
+        }
+    }
+
+    #[test]
+    fn start_lines_are_read_to_their_end_in_one_scan() {
+        // A long target and a long reason phrase walk as any other line,
+        // whatever the chunks.
+        let target = "/a".repeat(700);
+        let stream = format!(
+            "GET {target}?q=1 HTTP/1.1\r\nHost: x\r\n\r\nHTTP/1.1 404 Not Found here {target}\r\nContent-Length: 0\r\n\r\n"
+        );
+        for step in [1, 5, 9, stream.len()] {
+            let mut w = HttpWalker::new(Protocol::Http);
+            assert_eq!(
+                walk(&mut w, stream.as_bytes(), step),
+                (stream.len() as u64, None)
+            );
+            assert_eq!(w.phase, Phase::MessageStart);
+        }
+        // A control byte in the target, or the status's reason, breaks
+        // the message right there.
+        for (line, at) in [
+            (&b"GET /abcdefgh\x01ij HTTP/1.1\r\n"[..], 13),
+            (&b"HTTP/1.1 200 OKAY-OK\x00\r\n"[..], 20),
+        ] {
+            for step in [1, 4, line.len()] {
+                let mut w = HttpWalker::new(Protocol::Http);
+                let (_, s) = walk(&mut w, line, step);
+                assert_eq!(
+                    s.map(|s| s.next),
+                    Some(Next::Broken(MalformReason::BadMessage, at)),
+                    "{line:?} step {step}"
+                );
+            }
         }
     }
 
