@@ -14,7 +14,8 @@
 ##! What a node knows at notice time, and how late it may be:
 ##!
 ##! - Standalone (one Zeek process, e.g. reading a capture): the live count
-##!   of the current window, exact up to the HyperLogLog error.
+##!   of the current window, exact up to PrevalenceExactClients clients,
+##!   a HyperLogLog estimate above.
 ##! - Cluster worker: the larger of (a) its own live count, which sees only
 ##!   the connections this worker got, and (b) what the manager published:
 ##!   the full count of the last finished window (at each window's end), and
@@ -49,9 +50,16 @@ export {
 	## 0.01), at 95% confidence. Each counter took about 1.8 KiB at 0.05
 	## and 64 KiB at 0.01 (measured with Zeek 8.2); a worker holds two per
 	## external server seen in the window (SumStats' and its own live
-	## one), the manager one. Counts up to a few dozen are exact either
-	## way. Fixed at startup.
+	## one), the manager one. Small counts are not exact: two clients can
+	## share a register (Zeek seeds the hash anew in every process), and at
+	## 0.05, 5 distinct clients read as 4, and 7 as 6, in 2 of 300 runs
+	## each. Fixed at startup.
 	const PrevalenceErrorMargin: double = 0.05 &redef;
+	## A node counts each server's clients exactly, by address, up to this
+	## many; past it, its HyperLogLog estimate. The count the manager
+	## merges from the workers (SumStats) is always the estimate. Fixed at
+	## startup.
+	const PrevalenceExactClients: count = 64 &redef;
 	## Alerts on a destination used by more than this many distinct
 	## internal clients in the prevalence window are logged, not noticed
 	## (for the alerts of PrevalenceAlerts). 0 turns the downgrade off;
@@ -103,19 +111,21 @@ const prevalence_stream = "encchan.prevalence.clients";
 # window after the server's first connection).
 global cluster_counts: table[addr] of count = table();
 global local_counts: table[addr] of opaque of cardinality &create_expire=PrevalenceWindow;
+# The same clients by address, up to PrevalenceExactClients (entries created
+# with local_counts' and expiring with them).
+global local_clients: table[addr] of set[addr] &create_expire=PrevalenceWindow;
 # The finished window's counts, gathered on the manager (or standalone).
 global window_counts: table[addr] of count = table();
 
 function server_clients(server: addr): count
 	{
 	local n = server in cluster_counts ? cluster_counts[server] : 0;
-	if ( server in local_counts )
-		{
-		local live = double_to_count(hll_cardinality_estimate(local_counts[server]));
-		if ( live > n )
-			n = live;
-		}
-	return n;
+	local live = 0;
+	if ( server in local_clients && |local_clients[server]| < PrevalenceExactClients )
+		live = |local_clients[server]|;
+	else if ( server in local_counts )
+		live = double_to_count(hll_cardinality_estimate(local_counts[server]));
+	return live > n ? live : n;
 	}
 
 event EncChan::prevalence_crossed(counts: table[addr] of count)
@@ -186,8 +196,13 @@ event new_connection(c: connection) &priority=5
 		return;
 	SumStats::observe(prevalence_stream, [$host=id$resp_h], [$str=cat(id$orig_h)]);
 	if ( id$resp_h !in local_counts )
+		{
 		local_counts[id$resp_h] = hll_cardinality_init(PrevalenceErrorMargin, 0.95);
+		local_clients[id$resp_h] = set();
+		}
 	hll_cardinality_add(local_counts[id$resp_h], id$orig_h);
+	if ( id$resp_h in local_clients && |local_clients[id$resp_h]| < PrevalenceExactClients )
+		add local_clients[id$resp_h][id$orig_h];
 	}
 
 ## Why alerts on this server are downgraded by an allowlist, or "".

@@ -369,6 +369,16 @@ for name, knob in (("prevalence-off", []), ("prevalence-3", [f"EncChan::Prevalen
               f"{sum(1 for l in lines.values() if l.get('downgraded'))} downgraded", file=sys.stderr)
         check(0 < len(sym_notices) < len(expected), f"{name}: some but not all flows noticed: {sym_notices}")
 
+# 4a'. Small counts are exact: each node counts a server's clients by address
+#      up to PrevalenceExactClients. With a coarse HyperLogLog (error
+#      margin 0.5) the estimate alone misread these counts in 2 of 6 runs
+#      (its hash is seeded anew in every process); every run here must
+#      still give the capture's counts.
+for run in range(6):
+    logs = zeek(prev_pcap, f"prevalence-exact-{run}", SITE + ["EncChan::PrevalenceErrorMargin=0.5"])
+    got = {(l["id.orig_h"], l["id.orig_p"], l["id.resp_h"]): l.get("server_clients") for l in logs["encchan"]}
+    check(got == expected, f"prevalence, coarse HyperLogLog, run {run}: server_clients {got} vs the capture's {expected}")
+
 # Subnet allowlist on a shipped capture (127.0.0.1 to 127.0.0.1): the
 # server's subnet downgrades every alert but dns_encoded_payload; another
 # subnet changes nothing.
@@ -424,10 +434,9 @@ elif os.environ.get("ENCCHAN_CI"):
 else:
     print("SKIP the ASN allowlist test: no Python with mmdb-writer (run.sh makes one)", file=sys.stderr)
 
-# Cluster: Zeek's supervisor runs a manager, a logger, a proxy and a worker
-# that reads the beaconing capture. Each finished connection travels from
-# the worker to the manager, which alone holds the beaconing state and
-# raises the notice; the logger writes it.
+# Cluster: Zeek's supervisor runs a manager, a logger, a proxy and one
+# worker per capture (worker-1 reads the first). TEST_SCRIPT, loaded on
+# every node, is each test's own setup.
 SUPERVISOR = """
 @load base/frameworks/supervisor
 event zeek_init()
@@ -435,17 +444,21 @@ event zeek_init()
 	if ( ! Supervisor::is_supervisor() )
 		return;
 	local base = to_count(getenv("ENCCHAN_PORT_BASE"));
+	local pcaps = split_string(getenv("ENCCHAN_PCAPS"), /,/);
 	local cluster: table[string] of Supervisor::ClusterEndpoint;
 	cluster["manager"] = Supervisor::ClusterEndpoint($role=Supervisor::MANAGER, $host=127.0.0.1, $p=count_to_port(base, tcp));
 	cluster["logger"] = Supervisor::ClusterEndpoint($role=Supervisor::LOGGER, $host=127.0.0.1, $p=count_to_port(base + 1, tcp));
 	cluster["proxy"] = Supervisor::ClusterEndpoint($role=Supervisor::PROXY, $host=127.0.0.1, $p=count_to_port(base + 2, tcp));
-	cluster["worker-1"] = Supervisor::ClusterEndpoint($role=Supervisor::WORKER, $host=127.0.0.1, $p=count_to_port(base + 3, tcp));
+	for ( i in pcaps )
+		cluster[fmt("worker-%d", i + 1)] = Supervisor::ClusterEndpoint($role=Supervisor::WORKER, $host=127.0.0.1,
+		                                                               $p=count_to_port(base + 3 + i, tcp));
 	for ( n, ep in cluster )
 		{
 		local sn = Supervisor::NodeConfig($name=n, $directory=n, $cluster=cluster,
-		    $addl_user_scripts=vector("policy/frameworks/cluster/backend/broker", getenv("ENCCHAN_SCRIPTS"), getenv("ENCCHAN_WAIT")));
+		    $addl_user_scripts=vector("policy/frameworks/cluster/backend/broker", getenv("ENCCHAN_SCRIPTS"),
+		                              getenv("ENCCHAN_WAIT"), getenv("ENCCHAN_TEST_SCRIPT")));
 		if ( ep$role == Supervisor::WORKER )
-			sn$pcap_file = getenv("ENCCHAN_PCAP");
+			sn$pcap_file = pcaps[to_count(n[7:]) - 1];
 		Supervisor::create(sn);
 		}
 	}
@@ -506,46 +519,199 @@ event Pcap::file_done(path: string)
 		Broker::flush_logs();
 	}
 """
-sup_dir = os.path.join(a.work, "supervisor")
-os.makedirs(sup_dir, exist_ok=True)
-open(os.path.join(sup_dir, "sup.zeek"), "w").write(SUPERVISOR)
-open(os.path.join(sup_dir, "wait.zeek"), "w").write(WAIT)
-env = dict(os.environ, ENCCHAN_PORT_BASE=str(20000 + os.getpid() % 20000), ENCCHAN_SCRIPTS=scripts,
-           ENCCHAN_WAIT=os.path.join(sup_dir, "wait.zeek"), ENCCHAN_PCAP=beacons)
-# The supervisor runs until stopped: wait (at most 120 s) until the logger
-# has written the manager's Beaconing notice, then stop it gracefully so
-# that the logs are rotated into log-queue/.
-import signal, time
-sup = subprocess.Popen(["zeek", "-j", "sup.zeek"], cwd=sup_dir, env=env, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-deadline = time.time() + 120
-live_notice = os.path.join(sup_dir, "logger", "notice.log")
-while time.time() < deadline and sup.poll() is None:
-    if os.path.exists(live_notice) and "EncChan::Beaconing" in open(live_notice, errors="replace").read():
-        time.sleep(2)  # the worker's last notices
-        break
-    time.sleep(0.5)
-sup.send_signal(signal.SIGTERM)
-try:
-    sup.wait(timeout=30)
-except subprocess.TimeoutExpired:
-    sup.kill()
-    sup.wait()
-queue = os.path.join(sup_dir, "logger", "log-queue")
-cluster_notices = []
-for name in sorted(os.listdir(queue)) if os.path.isdir(queue) else []:
-    if name.startswith("notice"):
-        cols = None
-        for line in open(os.path.join(queue, name)):
-            if line.startswith("#fields"):
-                cols = line.rstrip("\n").split("\t")[1:]
-            elif not line.startswith("#") and cols:
-                cluster_notices.append(dict(zip(cols, line.rstrip("\n").split("\t"))))
+import shutil, signal, time
+
+def read_queue(node_dir, prefix):
+    """The records of the rotated logs PREFIX*.log in a node's log-queue/."""
+    queue = os.path.join(node_dir, "log-queue")
+    out = []
+    for name in sorted(os.listdir(queue)) if os.path.isdir(queue) else []:
+        if name.startswith(prefix + "__"):
+            cols = None
+            for line in open(os.path.join(queue, name)):
+                if line.startswith("#fields"):
+                    cols = line.rstrip("\n").split("\t")[1:]
+                elif not line.startswith("#") and cols:
+                    out.append(dict(zip(cols, line.rstrip("\n").split("\t"))))
+    return out
+
+def run_cluster(name, pcaps, test_script, done, patience=120):
+    """Runs the supervisor cluster until done(logger_dir) says the logger has
+    what the test waits for (at most `patience` seconds), then stops it
+    gracefully so that the logs are rotated into the logger's log-queue/.
+    Returns the logger's directory."""
+    sup_dir = os.path.join(a.work, name)
+    shutil.rmtree(sup_dir, ignore_errors=True)
+    os.makedirs(sup_dir)
+    open(os.path.join(sup_dir, "sup.zeek"), "w").write(SUPERVISOR)
+    open(os.path.join(sup_dir, "wait.zeek"), "w").write(WAIT)
+    open(os.path.join(sup_dir, "test.zeek"), "w").write(test_script)
+    env = dict(os.environ, ENCCHAN_PORT_BASE=str(20000 + (os.getpid() + 7 * len(pcaps)) % 20000),
+               ENCCHAN_SCRIPTS=scripts, ENCCHAN_WAIT=os.path.join(sup_dir, "wait.zeek"),
+               ENCCHAN_TEST_SCRIPT=os.path.join(sup_dir, "test.zeek"), ENCCHAN_PCAPS=",".join(pcaps))
+    sup = subprocess.Popen(["zeek", "-j", "sup.zeek"], cwd=sup_dir, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    logger = os.path.join(sup_dir, "logger")
+    deadline = time.time() + patience
+    while time.time() < deadline and sup.poll() is None:
+        if done(logger):
+            time.sleep(2)  # the workers' last records
+            break
+        time.sleep(0.5)
+    else:
+        print(f"{name}: gave up waiting after {patience} s", file=sys.stderr)
+    sup.send_signal(signal.SIGTERM)
+    try:
+        sup.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        sup.kill()
+        sup.wait()
+    return logger
+
+def live_log_has(logger, log, text):
+    path = os.path.join(logger, log + ".log")
+    return os.path.exists(path) and text in open(path, errors="replace").read()
+
+# One worker reads the beaconing capture. Each finished connection travels
+# from the worker to the manager, which alone holds the beaconing state and
+# raises the notice; the logger writes it.
+logger = run_cluster("supervisor", [beacons], "",
+                     lambda logger: live_log_has(logger, "notice", "EncChan::Beaconing"))
+cluster_notices = read_queue(logger, "notice")
 beaconing = [n for n in cluster_notices if n.get("note") == "EncChan::Beaconing"]
 check([n.get("src") for n in beaconing] == ["10.1.1.1"],
       f"supervisor cluster: one Beaconing notice from the manager for 10.1.1.1: {beaconing or cluster_notices}")
 check(any(n.get("note") == "EncChan::Symmetric_Only_Channel" for n in cluster_notices),
       "supervisor cluster: the worker's verdict notices reach the logger")
+
+# Prevalence across two workers: 10.2.0.1-3 use 203.0.113.9:8443 in
+# worker-1's capture, 10.2.0.4-7 in worker-2's, 10.2.0.7 100 s after the
+# others. PrevalentClientsThreshold is 4: no worker alone ever sees more
+# than 4 clients of that server, the cluster sees 7. A worker asks the
+# manager for the merged count once its own count reaches 70 % of the
+# threshold (SumStats::cluster_request_global_view_percent, 0.2 by default,
+# raised here so that the one request comes from worker-2's fourth client);
+# worker-2 reads after worker-1 has read its capture, and holds its packets
+# after 10.2.0.7's first one until the manager's crossing reaches it. A
+# late packet in each capture ends the earlier flows (UDP inactivity).
+def cluster_prevalence_pcaps(dir_):
+    rnd = random.Random(17)
+    def write(path, flows, end):
+        pkts = []
+        def udp(src, dst, sport, dport, ts):
+            payload = bytes(rnd.getrandbits(8) for _ in range(64))
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 64, 0, 0, 64, 17, 0, bytes(src), bytes(dst))
+            pkts.append((ts, b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip
+                         + struct.pack("!HHHH", sport, dport, 72, 0) + payload))
+        for host, dt in flows:
+            udp([10, 2, 0, host], [203, 0, 113, 9], 42000 + host, 8443, T0 + dt)
+            udp([203, 0, 113, 9], [10, 2, 0, host], 8443, 42000 + host, T0 + dt + 0.05)
+        # The late packet: a flow of its own, between two other hosts.
+        udp([10, 9, 9, 9], [10, 9, 9, 10], 5000, 5001, T0 + end)
+        pkts.sort()
+        with open(path, "wb") as f:
+            f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+            for ts, data in pkts:
+                f.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(data), len(data)) + data)
+    T0 = 1_800_000_000.0
+    one, two = os.path.join(dir_, "prevalence-w1.pcap"), os.path.join(dir_, "prevalence-w2.pcap")
+    write(one, [(1, 0), (2, 1), (3, 2)], 100)
+    write(two, [(4, 0), (5, 1), (6, 2), (7, 100)], 200)
+    return [one, two]
+
+PREVALENCE_CLUSTER = """
+@load base/frameworks/cluster
+redef Site::private_address_space_is_local = F;
+redef Site::local_nets = set(10.0.0.0/8);
+redef EncChan::PrevalentClientsThreshold = 4;
+redef SumStats::cluster_request_global_view_percent = 0.7;
+
+module EncChanTest;
+
+export {
+	global first_worker_done: event();
+}
+
+global holding = F;
+global crossed = F;
+global first_done = F;
+global released = F;
+
+event zeek_init()
+	{
+	if ( Cluster::node == "worker-2" )
+		suspend_processing();
+	}
+
+event Pcap::file_done(path: string)
+	{
+	if ( Cluster::node == "worker-1" )
+		Cluster::publish(Cluster::manager_topic, EncChanTest::first_worker_done);
+	}
+
+# The manager passes worker-1's end on to worker-2, also when worker-2
+# comes up later.
+event EncChanTest::first_worker_done()
+	{
+	if ( Cluster::local_node_type() == Cluster::MANAGER )
+		{
+		first_done = T;
+		Cluster::publish(Cluster::worker_topic, EncChanTest::first_worker_done);
+		}
+	else if ( Cluster::node == "worker-2" && ! released )
+		{
+		released = T;
+		continue_processing();
+		}
+	}
+
+event Cluster::node_up(name: string, id: string)
+	{
+	if ( Cluster::local_node_type() == Cluster::MANAGER && name == "worker-2" && first_done )
+		Cluster::publish(Cluster::worker_topic, EncChanTest::first_worker_done);
+	}
+
+event new_connection(c: connection)
+	{
+	if ( Cluster::node == "worker-2" && c$id$orig_h == 10.2.0.7 && ! crossed )
+		{
+		holding = T;
+		suspend_processing();
+		}
+	}
+
+event EncChan::prevalence_crossed(counts: table[addr] of count)
+	{
+	crossed = T;
+	if ( holding )
+		{
+		holding = F;
+		continue_processing();
+		}
+	}
+"""
+prev_dir = os.path.join(a.work, "cluster-prevalence-captures")
+os.makedirs(prev_dir, exist_ok=True)
+logger = run_cluster("cluster-prevalence", cluster_prevalence_pcaps(prev_dir), PREVALENCE_CLUSTER,
+                     lambda logger: live_log_has(logger, "encchan", "10.2.0.7"))
+lines = {l["id.orig_h"]: l for l in read_queue(logger, "encchan") if l.get("id.resp_h") == "203.0.113.9"}
+sym_notices = {n["id.orig_h"] for n in read_queue(logger, "notice") if n.get("note") == "EncChan::Symmetric_Only_Channel"}
+check(sorted(lines) == [f"10.2.0.{i}" for i in range(1, 8)], f"cluster prevalence: the 7 flows in encchan.log: {sorted(lines)}")
+late = lines.get("10.2.0.7", {})
+check("symmetric_only" in late.get("alerts", ""), f"cluster prevalence: 10.2.0.7 symmetric_only: {late}")
+check(late.get("server_clients") == "7", f"cluster prevalence: 10.2.0.7 knows the cluster's 7 clients: {late}")
+# (Zeek's log writer escapes the comma inside a vector item as \x2c.)
+check("server used by 7 internal clients, more than PrevalentClientsThreshold 4"
+      in late.get("downgraded", "").replace("\\x2c", ","),
+      f"cluster prevalence: 10.2.0.7 downgraded by the merged count: {late}")
+check("10.2.0.7" not in sym_notices, f"cluster prevalence: no notice for 10.2.0.7: {sorted(sym_notices)}")
+# Before the crossing each worker knew only its own 3 clients: noticed.
+for i in range(1, 7):
+    l = lines.get(f"10.2.0.{i}", {})
+    check(l.get("server_clients") == "3" and l.get("downgraded", "-") == "-" and f"10.2.0.{i}" in sym_notices,
+          f"cluster prevalence: 10.2.0.{i} judged on its worker's 3 clients and noticed: {l}")
+print(f"zeek cluster prevalence: two workers, 3 + 4 clients of one server, threshold 4: "
+      f"10.2.0.7 server_clients {late.get('server_clients')}, downgraded: {late.get('downgraded')}", file=sys.stderr)
 
 # 5. Shared captures: no Symmetric_Only_Channel notice on known-protocol flows
 #    (Zeek's own conn.log service names the protocol).
