@@ -2,14 +2,16 @@
 # A fuzzing campaign: every target (or those named) for MINUTES each, one
 # after the other, from seed corpora built out of the real captures
 # (crates/encchan-cli/examples/fuzz_seeds.rs, into fuzz/corpus/, git-ignored;
-# a later campaign goes on from the corpus the last one grew).
+# a later campaign goes on from the corpus the last one grew), together with
+# the committed minimized seeds in fuzz/seeds/ (scripts/fuzz-seeds.sh).
 #
 #   bash scripts/fuzz-campaign.sh MINUTES [TARGET...]
 #
-# Prints one line per target: executions, coverage (libFuzzer's cov and
-# features) at half time and at the end (equal: the target has plateaued),
-# corpus size and findings (new files in fuzz/artifacts/TARGET/). Exits 1
-# when a target found something; reproduce with
+# Prints one line per target: minutes it ran, executions, coverage
+# (libFuzzer's cov and features) at half time and at the end (equal: the
+# target has plateaued), corpus size and findings (new files in
+# fuzz/artifacts/TARGET/). Exits 1 when a target found something; reproduce
+# with
 #   cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -O TARGET artifacts/TARGET/FILE
 # Needs cargo-fuzz (cargo install cargo-fuzz). The short runs of the test
 # command are in scripts/test-all.sh.
@@ -32,7 +34,10 @@ for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
     before=$(find "artifacts/$t" -type f | wc -l)
     log="$(mktemp)"
-    cargo fuzz run -O "$t" "corpus/$t" -- -max_total_time=$((minutes * 60)) -max_len=8192 \
+    started=$SECONDS
+    seeds=()
+    [ -d "seeds/$t" ] && seeds=("seeds/$t")
+    cargo fuzz run -O "$t" "corpus/$t" "${seeds[@]}" -- -max_total_time=$((minutes * 60)) -max_len=8192 \
         -print_final_stats=1 >"$log" 2>&1 || true
     # Status lines are "#<execs> <event> cov: <c> ft: <f> …": coverage at the
     # last line before half the executions, and at the end.
@@ -48,7 +53,9 @@ print(total, half[-1][1], end[1], half[-1][2], end[2])
 PY
 )
     after=$(find "artifacts/$t" -type f | wc -l)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$minutes" "$execs" "$cov_half" "$cov_end" \
+    # Minutes it ran: a finding stops libFuzzer before its time is up.
+    ran=$(python3 -c "print(round(($SECONDS - $started) / 60, 1))")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$ran" "$execs" "$cov_half" "$cov_end" \
         "$ft_half" "$ft_end" "$(find "corpus/$t" -type f | wc -l)" "$((after - before))"
     if [ "$after" -gt "$before" ]; then
         found=1

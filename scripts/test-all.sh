@@ -90,7 +90,14 @@ if command -v cargo-fuzz >/dev/null 2>&1; then
         export RUSTC_BOOTSTRAP=1
         cargo fuzz build -O
         for target in $(cargo fuzz list); do
-            cargo fuzz run -O "$target" -- -max_total_time="$seconds" -max_len=8192 2>&1 | tail -n 1
+            # Start from the committed minimized seeds (fuzz/seeds/, from the
+            # campaigns): every seed is replayed first, then new inputs go to
+            # the git-ignored corpus/.
+            mkdir -p "corpus/$target"
+            seeds=()
+            [ -d "seeds/$target" ] && seeds=("seeds/$target")
+            cargo fuzz run -O "$target" "corpus/$target" "${seeds[@]}" -- \
+                -max_total_time="$seconds" -max_len=8192 2>&1 | tail -n 1
         done
     )
 elif [ -n "${ENCCHAN_CI:-}" ]; then
