@@ -19,7 +19,8 @@ the same sensor reading the same capture from the file (same flows, same
 alert names): the check that nothing is lost below that rate.
 
 Then, unless --quick: a soak at 80 % of the plugin variant's headline rate
-(RSS and alerts sampled every second, an SVG), and the faults an operator
+(RSS and alerts sampled every second, an SVG; --soak-variants adds the
+variant without the plugin at the same rate, to compare), and the faults an operator
 causes: a rule reload under traffic (Suricata), a knob changed through the
 Config framework mid-capture (Zeek), and what becomes of the flows still
 being judged when a sensor stops.
@@ -37,6 +38,15 @@ p.add_argument("--sensors", default="suricata7,suricata8,zeek")
 p.add_argument("--rates", default="25,50,100,200,400,800,top",
                help="Mbit/s steps; top = tcpreplay --topspeed, real = the capture's own timing")
 p.add_argument("--soak", type=int, default=600, help="soak seconds (0: none)")
+p.add_argument("--soak-variants", default="plugin",
+               help="variants soaked, each at 80 %% of the plugin variant's headline: 'plugin', "
+                    "'no plugin' or one sensor's, e.g. 'plugin,zeek/no plugin'")
+p.add_argument("--soak-mbps", type=int, default=0,
+               help="soak at this rate (Mbit/s) instead of 80 %% of the plugin variant's headline "
+                    "(e.g. to find what a sensor holds for the whole soak)")
+p.add_argument("--zeek-scripts", help="what Zeek's plugin variant loads (default: zeek-scripts/, all of it; "
+                                       "e.g. zeek-scripts/main.zeek for the log and notices alone)")
+p.add_argument("--skip-faults", action="store_true", help="no fault runs (a soak-only run)")
 p.add_argument("--step-seconds", type=int, default=10, help="how long each rate step replays")
 p.add_argument("--resume-log", help="the stderr of an earlier run: its steps and alert checks are kept, not rerun")
 p.add_argument("--skip", default="", help="sensor/variant/capture steps not to run, e.g. zeek/plugin/short")
@@ -190,7 +200,7 @@ class Sensor:
             "redef Pcap::snaplen = 65535;\nredef LogAscii::use_json = T;\n"
             "event zeek_done() { local s = get_net_stats(); "
             "print fmt(\"ENCCHAN-LIVE-STATS %d %d %d\", s$pkts_recvd, s$pkts_dropped, s$pkts_link); }\n")
-        return ([os.path.join(root, "zeek-scripts")] if self.plugin else []) + [script]
+        return ([a.zeek_scripts or os.path.join(root, "zeek-scripts")] if self.plugin else []) + [script]
 
     def env(self):
         e = dict(os.environ)
@@ -444,7 +454,7 @@ def main_steps(sensors, rates, captures):
                 if failed_before:
                     fail(note)
                 checks.append(note)
-            elif s.plugin and cname == "mixed":
+            elif s.plugin and cname == "mixed" and rates:
                 # The capture once, at the lowest rate of the steps that
                 # lost nothing (the capture's own timing in --quick).
                 first = next((r for r in rows if r["sensor"] == s.name and r["variant"] == s.variant
@@ -472,7 +482,7 @@ def headline(sensor, variant, capture):
 # ---- soak ----
 
 def soak(sensor, capture, mbps, seconds):
-    d = os.path.join(work, f"soak-{sensor.kind}")
+    d = os.path.join(work, f"soak-{sensor.kind}-{sensor.variant.replace(' ', '-')}")
     shutil.rmtree(d, ignore_errors=True)
     proc = start(sensor, d)
     pid = sensor_pid(proc)
@@ -489,7 +499,7 @@ def soak(sensor, capture, mbps, seconds):
     text, cpu, rss = stop(proc, d)
     received, dropped = sensor.capture_stats(d, text)
     sent = re.search(r"Actual: (\d+) packets", out)
-    return {"sensor": sensor.name, "seconds": seconds, "mbps": mbps, "samples": samples,
+    return {"sensor": sensor.name, "variant": sensor.variant, "seconds": seconds, "mbps": mbps, "samples": samples,
             "sent": int(sent.group(1)) if sent else None, "received": received, "dropped": dropped,
             "cpu_s": cpu, "peak_rss": rss, "flow_memuse": suricata_flow_memuse(d)}
 
@@ -522,7 +532,8 @@ def soak_svg(path, results):
     """RSS over time per sensor (MiB), one line each."""
     w, h, pad = 720, 320, 50
     colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
-    series = [(r["sensor"], [(t, m) for t, m, _ in r["samples"] if m is not None]) for r in results]
+    series = [(f"{r['sensor']} ({r.get('variant', 'plugin')})", [(t, m) for t, m, _ in r["samples"] if m is not None])
+              for r in results]
     series = [(n, s) for n, s in series if s]
     if not series:
         return
@@ -530,8 +541,7 @@ def soak_svg(path, results):
     mmax = max(m for _, s in series for _, m in s) * 1.1 or 1
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" '
            f'font-size="12"><rect width="{w}" height="{h}" fill="white"/>',
-           f'<text x="{w / 2}" y="18" text-anchor="middle">Soak: RSS of each sensor with the plugin '
-           f'(MiB) over time (s)</text>',
+           f'<text x="{w / 2}" y="18" text-anchor="middle">Soak: RSS of each sensor (MiB) over time (s)</text>',
            f'<line x1="{pad}" y1="{h - pad}" x2="{w - 10}" y2="{h - pad}" stroke="black"/>',
            f'<line x1="{pad}" y1="30" x2="{pad}" y2="{h - pad}" stroke="black"/>']
     for i in range(5):
@@ -826,8 +836,9 @@ def write_results(checks, soaks, faults):
             rss = [m for _, m, _ in s["samples"] if m is not None]
             warm = rss[len(rss) // 10:] if rss else []
             alerts = [n for _, _, n in s["samples"]]
-            md.append(f"- {s['sensor']}: {s['seconds']} s at {s['mbps']} Mbit/s (80 % of its headline), "
-                      f"{s['sent']} packets sent, {s['received']} received, {s['dropped']} dropped; RSS after "
+            md.append(f"- {s['sensor']}, {s.get('variant', 'plugin')}: {s['seconds']} s at {s['mbps']} Mbit/s "
+                      + ("(set with --soak-mbps), " if a.soak_mbps else "(80 % of the plugin variant's headline), ")
+                      + f"{s['sent']} packets sent, {s['received']} received, {s['dropped']} dropped; RSS after "
                       f"warm-up {min(warm):.0f}–{max(warm):.0f} MiB (peak {s['peak_rss']:.0f}); "
                       f"alerts {alerts[len(alerts) // 10] if alerts else 0} at 10 % of the run, "
                       f"{alerts[-1] if alerts else 0} at its end"
@@ -868,11 +879,16 @@ def main():
         soaks, faults = [], []
         if not a.quick:
             plugged = [s for s in sensors if s.plugin]
-            for s in plugged:
-                best = headline(s.name, s.variant, "mixed")
-                if best and a.soak > 0:
-                    soaks.append(soak(s, a.mixed, max(1, int(0.8 * float(best["sent_mbps"]))), a.soak))
-            for s in plugged:
+            soaked = [v.strip() for v in a.soak_variants.split(",")]
+            for p in plugged:
+                best = headline(p.name, p.variant, "mixed")
+                for s in [s for s in sensors if s.kind == p.kind
+                          and (s.variant in soaked or f"{s.kind}/{s.variant}" in soaked)]:
+                    if a.soak > 0 and a.soak_mbps > 0:
+                        soaks.append(soak(s, a.mixed, a.soak_mbps, a.soak))
+                    elif best and a.soak > 0:
+                        soaks.append(soak(s, a.mixed, max(1, int(0.8 * float(best["sent_mbps"]))), a.soak))
+            for s in [] if a.skip_faults else plugged:
                 try:
                     if s.kind == "zeek":
                         faults.append(zeek_config_change(s, a.mixed))

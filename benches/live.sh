@@ -12,12 +12,16 @@
 #
 # Environment: LIVE_SENSORS (suricata7,suricata8,zeek), LIVE_RATES
 # (25,50,100,200,400,800,top Mbit/s), LIVE_SOAK (seconds, 600), LIVE_MIB (the
-# mixed capture's size, 64).
+# mixed capture's size, 64). Further arguments go to live.py, e.g.
+#   bash benches/live.sh --resume-log OLD.log --soak-variants 'plugin,no plugin'
+# (keep an earlier run's rate steps, soak each sensor with and without), or
+#   LIVE_SENSORS=zeek bash benches/live.sh --rates '' --skip-faults --soak-mbps 50 --out DIR
+# (a soak alone, at a rate of your choosing).
 set -euo pipefail
 # shellcheck source=benches/common.sh
 . "$(dirname "$0")/common.sh"
 quick=""
-[ "${1:-}" = "--quick" ] && quick=1
+[ "${1:-}" = "--quick" ] && { quick=1; shift; }
 [ "$(id -u)" -eq 0 ] || { echo "benches/live.sh needs root (network namespaces, AF_PACKET)" >&2; exit 2; }
 install_missing tcpreplay:/usr/bin/tcpreplay time:/usr/bin/time
 build_binaries
@@ -41,4 +45,4 @@ else
            --rates "${LIVE_RATES:-25,50,100,200,400,800,top}" --soak "${LIVE_SOAK:-600}"
            --mixed "$(mixed_capture "${LIVE_MIB:-64}")" --short "$short")
 fi
-exec python3 "$root/benches/live.py" "${args[@]}"
+exec python3 "$root/benches/live.py" "${args[@]}" "$@"
