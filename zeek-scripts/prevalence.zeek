@@ -5,11 +5,16 @@
 ##! an alert becomes a notice. An alert they hold back is still in
 ##! encchan.log, with the reason in its *downgraded* column.
 ##!
-##! Prevalence is counted with SumStats and a HyperLogLog unique count per
-##! external server (the key), observing the internal client of every TCP
-##! and UDP connection from a local address (Site::is_local_addr) to a
-##! non-local one, answered or not, when it starts. SumStats merges the
-##! workers' counts on the manager in a cluster.
+##! Prevalence is counted per external server (the key) from the internal
+##! client of every TCP and UDP connection from a local address
+##! (Site::is_local_addr) to a non-local one, answered or not, when it
+##! starts. Each node keeps its own count of the current window (the
+##! clients by address up to PrevalenceExactClients, a HyperLogLog past
+##! that). In a cluster each worker also hands every client/server pair
+##! new to it in the window to SumStats (an exact unique count up to
+##! PrevalenceExactClients and a HyperLogLog), which merges the workers'
+##! counts on the manager; a pair seen again in the window costs a set
+##! lookup. One Zeek alone needs no SumStats: it times its windows itself.
 ##!
 ##! What a node knows at notice time, and how late it may be:
 ##!
@@ -28,7 +33,11 @@
 ##!   a server that becomes popular is downgraded from then on, and a
 ##!   server whose clients spread over many workers may be counted only at
 ##!   the window's end. A count never shrinks within a window, and the
-##!   previous window's count is kept until the next window ends.
+##!   previous window's count is kept until the next window ends. A
+##!   worker's window ends for SumStats when the manager collects its
+##!   share and for the worker's own count when prevalence_window_done
+##!   arrives, one round trip later: a pair whose connections of the new
+##!   window all fall in between is left out of that window's merged count.
 ##!
 ##! The decision for an alert is taken once per connection, when its notice
 ##! is due, and kept: the log line says what happened to the notice.
@@ -46,19 +55,20 @@ export {
 	## window's counts are kept until the next one finishes. Fixed at
 	## startup.
 	const PrevalenceWindow: interval = 1 day &redef;
-	## Error margin of the HyperLogLog estimate (SumStats' default is
-	## 0.01), at 95% confidence. Each counter took about 1.8 KiB at 0.05
-	## and 64 KiB at 0.01 (measured with Zeek 8.2); a worker holds two per
-	## external server seen in the window (SumStats' and its own live
-	## one), the manager one. Small counts are not exact: two clients can
-	## share a register (Zeek seeds the hash anew in every process), and at
-	## 0.05, 5 distinct clients read as 4, and 7 as 6, in 2 of 300 runs
-	## each. Fixed at startup.
+	## Error margin of the HyperLogLog estimate used past
+	## PrevalenceExactClients (SumStats' default is 0.01), at 95%
+	## confidence. Each counter took about 1.8 KiB at 0.05 and 64 KiB at
+	## 0.01 (measured with Zeek 8.2); SumStats keeps one per external server
+	## seen in the window on each node, and a node's own live count one
+	## per server past PrevalenceExactClients. Small estimates are not
+	## exact: two clients can share a register (Zeek seeds the hash anew in
+	## every process); at 0.05, 5 distinct clients read as 4, and 7 as 6,
+	## in 2 of 300 runs each. Fixed at startup.
 	const PrevalenceErrorMargin: double = 0.05 &redef;
-	## A node counts each server's clients exactly, by address, up to this
-	## many; past it, its HyperLogLog estimate. The count the manager
-	## merges from the workers (SumStats) is always the estimate. Fixed at
-	## startup.
+	## Counts below this many clients are exact, on a node and merged
+	## across a cluster's workers: kept by address (SumStats' UNIQUE
+	## reducer for the merged count); past it, the HyperLogLog estimate.
+	## Fixed at startup.
 	const PrevalenceExactClients: count = 64 &redef;
 	## Alerts on a destination used by more than this many distinct
 	## internal clients in the prevalence window are logged, not noticed
@@ -106,25 +116,33 @@ redef record connection += {
 
 const prevalence_stream = "encchan.prevalence.clients";
 
+# One server's clients as this node saw them in the current window.
+type LiveClients: record {
+	## By address, until PrevalenceExactClients of them.
+	exact: set[addr];
+	## From then on: a HyperLogLog of all of them (the set's first).
+	estimate: opaque of cardinality &optional;
+};
+
 # What the manager said (the last finished window, raised by crossings in
-# the current one), and this node's own live count per server (expires one
-# window after the server's first connection).
+# the current one), and this node's own live count per server, cleared
+# when a window ends (and expiring a window after the server's first
+# connection should no window end reach this node).
 global cluster_counts: table[addr] of count = table();
-global local_counts: table[addr] of opaque of cardinality &create_expire=PrevalenceWindow;
-# The same clients by address, up to PrevalenceExactClients (entries created
-# with local_counts' and expiring with them).
-global local_clients: table[addr] of set[addr] &create_expire=PrevalenceWindow;
-# The finished window's counts, gathered on the manager (or standalone).
+global live_clients: table[addr] of LiveClients &create_expire=PrevalenceWindow;
+# The finished window's counts, gathered on the manager.
 global window_counts: table[addr] of count = table();
+
+# A node's own count of one server's clients in the current window.
+function live_count(seen: LiveClients): count
+	{
+	return seen?$estimate ? double_to_count(hll_cardinality_estimate(seen$estimate)) : |seen$exact|;
+	}
 
 function server_clients(server: addr): count
 	{
 	local n = server in cluster_counts ? cluster_counts[server] : 0;
-	local live = 0;
-	if ( server in local_clients && |local_clients[server]| < PrevalenceExactClients )
-		live = |local_clients[server]|;
-	else if ( server in local_counts )
-		live = double_to_count(hll_cardinality_estimate(local_counts[server]));
+	local live = server in live_clients ? live_count(live_clients[server]) : 0;
 	return live > n ? live : n;
 	}
 
@@ -138,22 +156,37 @@ event EncChan::prevalence_crossed(counts: table[addr] of count)
 event EncChan::prevalence_window_done(counts: table[addr] of count)
 	{
 	cluster_counts = counts;
+@if ( Cluster::is_enabled() )
+	# A new window on this worker: every pair is new to it again.
+	clear_table(live_clients);
+@endif
+	}
+
+@if ( Cluster::is_enabled() )
+
+# In a cluster SumStats merges the workers' counts on the manager, each
+# client/server pair handed over once per window by the worker that saw it.
+
+# SumStats' count of a server: exact below PrevalenceExactClients (UNIQUE
+# stops storing there; merged counts are capped at it), else the estimate.
+function summed_clients(result: SumStats::Result): count
+	{
+	local rv = result[prevalence_stream];
+	return rv$unique < PrevalenceExactClients ? rv$unique : rv$hll_unique;
 	}
 
 function publish_to_workers(crossed: bool, counts: table[addr] of count)
 	{
-@if ( Cluster::is_enabled() )
 	if ( crossed )
 		Cluster::publish(Cluster::worker_topic, EncChan::prevalence_crossed, counts);
 	else
 		Cluster::publish(Cluster::worker_topic, EncChan::prevalence_window_done, counts);
-@endif
 	}
 
 event zeek_init() &priority=5
 	{
-	local r = SumStats::Reducer($stream=prevalence_stream, $apply=set(SumStats::HLL_UNIQUE),
-	                            $hll_error_margin=PrevalenceErrorMargin);
+	local r = SumStats::Reducer($stream=prevalence_stream, $apply=set(SumStats::UNIQUE, SumStats::HLL_UNIQUE),
+	                            $unique_max=PrevalenceExactClients, $hll_error_margin=PrevalenceErrorMargin);
 	SumStats::create([$name="encchan-prevalence",
 	                  $epoch=PrevalenceWindow,
 	                  $reducers=set(r),
@@ -165,17 +198,17 @@ event zeek_init() &priority=5
 	                  	{
 	                  	if ( PrevalentClientsThreshold == 0 )
 	                  		return 0.0;
-	                  	return result[prevalence_stream]$hll_unique / (PrevalentClientsThreshold + 1.0);
+	                  	return summed_clients(result) / (PrevalentClientsThreshold + 1.0);
 	                  	},
 	                  $threshold_crossed(key: SumStats::Key, result: SumStats::Result) =
 	                  	{
-	                  	local counts: table[addr] of count = table([key$host] = result[prevalence_stream]$hll_unique);
+	                  	local counts: table[addr] of count = table([key$host] = summed_clients(result));
 	                  	event EncChan::prevalence_crossed(counts);
 	                  	publish_to_workers(T, counts);
 	                  	},
 	                  $epoch_result(ts: time, key: SumStats::Key, result: SumStats::Result) =
 	                  	{
-	                  	local n = result[prevalence_stream]$hll_unique;
+	                  	local n = summed_clients(result);
 	                  	if ( n > 1 )
 	                  		window_counts[key$host] = n;
 	                  	},
@@ -188,21 +221,73 @@ event zeek_init() &priority=5
 	                  	}]);
 	}
 
+function hand_over(server: addr, client: addr)
+	{
+	SumStats::observe(prevalence_stream, [$host=server], [$str=cat(client)]);
+	}
+
+@else
+
+# One node: its own count is the whole count, and its windows are timed
+# here as SumStats would time them (a timer on packet time, the first at
+# the first packet). SumStats cost ~30 µs and ~3.7 KiB per server new in
+# the window (Zeek 8.2, 100,000 servers) for nothing one node needs.
+global end_window: event();
+
+event EncChan::end_window()
+	{
+	local counts: table[addr] of count = table();
+	for ( server, seen in live_clients )
+		{
+		local n = live_count(seen);
+		if ( n > 1 )
+			counts[server] = n;
+		}
+	# Cleared here, not when the event below is handled: a connection
+	# handled in between belongs to the new window.
+	cluster_counts = counts;
+	clear_table(live_clients);
+	event EncChan::prevalence_window_done(counts);
+	schedule PrevalenceWindow { EncChan::end_window() };
+	}
+
+event zeek_init() &priority=5
+	{
+	schedule PrevalenceWindow { EncChan::end_window() };
+	}
+
+function hand_over(server: addr, client: addr)
+	{
+	}
+
+@endif
+
 event new_connection(c: connection) &priority=5
 	{
 	local id = c$id;
 	local proto = get_port_transport_proto(id$resp_p);
 	if ( (proto != tcp && proto != udp) || ! Site::is_local_addr(id$orig_h) || Site::is_local_addr(id$resp_h) )
 		return;
-	SumStats::observe(prevalence_stream, [$host=id$resp_h], [$str=cat(id$orig_h)]);
-	if ( id$resp_h !in local_counts )
+	local server = id$resp_h;
+	local client = id$orig_h;
+	if ( server !in live_clients )
+		live_clients[server] = LiveClients();
+	local seen = live_clients[server];
+	if ( seen?$estimate )
+		hll_cardinality_add(seen$estimate, client);
+	else if ( client in seen$exact )
+		return; # counted in this window already (and handed over)
+	else
 		{
-		local_counts[id$resp_h] = hll_cardinality_init(PrevalenceErrorMargin, 0.95);
-		local_clients[id$resp_h] = set();
+		add seen$exact[client];
+		if ( |seen$exact| >= PrevalenceExactClients )
+			{
+			seen$estimate = hll_cardinality_init(PrevalenceErrorMargin, 0.95);
+			for ( earlier in seen$exact )
+				hll_cardinality_add(seen$estimate, earlier);
+			}
 		}
-	hll_cardinality_add(local_counts[id$resp_h], id$orig_h);
-	if ( id$resp_h in local_clients && |local_clients[id$resp_h]| < PrevalenceExactClients )
-		add local_clients[id$resp_h][id$orig_h];
+	hand_over(server, client);
 	}
 
 ## Why alerts on this server are downgraded by an allowlist, or "".
