@@ -57,6 +57,12 @@ export {
 	option TelemetryFile: string = "";
 	## Connections a client/server pair needs before beaconing is judged.
 	option BeaconMinConnections: count = 6;
+	## Connection starts kept per pair (the latest, within TimeWindow):
+	## the score is that of the latest ones. Each connection's work is in
+	## proportion to it; unbounded, a client's DNS queries to its resolver
+	## (a connection each) cost quadratic time (6,000 connections of two
+	## pairs took 36 s of Zeek's CPU).
+	option BeaconMaxConnections: count = 64;
 	## Score (0–1: mean of 1 − |Bowley skew| and 1 − MAD/median of the
 	## intervals, in the spirit of RITA) at or above which it is beaconing.
 	option BeaconScoreThreshold: double = 0.8;
@@ -191,7 +197,9 @@ hook SSL::ssl_finishing(c: connection) &priority=5
 # ---- beaconing ----
 
 type BeaconState: record {
-	times: vector of time &default=vector();
+	## Connection starts, oldest first: within TimeWindow of the newest,
+	## at most BeaconMaxConnections.
+	starts: vector of double &default=vector();
 	noticed: bool &default=F;
 	last_uid: string &default="";
 };
@@ -206,11 +214,6 @@ function median(v: vector of double): double
 	if ( n == 0 )
 		return 0.0;
 	return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-	}
-
-function double_cmp(a: double, b: double): int
-	{
-	return a < b ? -1 : (a > b ? 1 : 0);
 	}
 
 event EncChan::verdict(c: connection, v: EncChan::Verdict) &priority=-5
@@ -230,32 +233,35 @@ event EncChan::beacon_observation(orig: addr, resp: addr, p: port, ts: time, uid
 	if ( [orig, resp, p] !in beacons )
 		beacons[orig, resp, p] = BeaconState();
 	local b = beacons[orig, resp, p];
+	local start = time_to_double(ts);
 	# The same connection seen again (a re-sent event, a capture read
 	# twice) is one connection, not an interval of zero.
-	for ( _, t in b$times )
-		if ( t == ts )
+	for ( _, t in b$starts )
+		if ( t == start )
 			return;
 	b$last_uid = uid;
-	# Keep the starts within TimeWindow of the newest.
-	local kept: vector of time = vector();
-	for ( _, t in b$times )
-		if ( ts - t <= TimeWindow )
-			kept += t;
-	kept += ts;
-	b$times = kept;
-	if ( b$noticed || |b$times| < BeaconMinConnections )
+	local starts = b$starts;
+	starts += start;
+	# Connections end, and arrive here, out of order now and then: the
+	# numeric sort (no script comparator) of an almost sorted vector.
+	sort(starts);
+	# Keep the latest BeaconMaxConnections within TimeWindow of the newest.
+	local newest = starts[|starts| - 1];
+	local window = interval_to_double(TimeWindow);
+	local first = |starts| > BeaconMaxConnections ? |starts| - BeaconMaxConnections : 0;
+	while ( first < |starts| - 1 && newest - starts[first] > window )
+		++first;
+	b$starts = first == 0 ? starts : starts[first:];
+	if ( b$noticed || |b$starts| < BeaconMinConnections )
 		return;
 
-	local starts: vector of double = vector();
-	for ( _, t in b$times )
-		starts += time_to_double(t);
-	sort(starts, double_cmp);
 	local res = interval_to_double(BeaconResolution);
 	local deltas: vector of double = vector();
-	for ( i in starts )
+	for ( i in b$starts )
 		if ( i > 0 )
-			deltas += res > 0.0 ? floor((starts[i] - starts[i - 1]) / res + 0.5) * res : starts[i] - starts[i - 1];
-	sort(deltas, double_cmp);
+			deltas += res > 0.0 ? floor((b$starts[i] - b$starts[i - 1]) / res + 0.5) * res
+			                    : b$starts[i] - b$starts[i - 1];
+	sort(deltas);
 	local n = |deltas|;
 	local q1 = deltas[n / 4];
 	local q2 = median(deltas);
@@ -268,7 +274,7 @@ event EncChan::beacon_observation(orig: addr, resp: addr, p: port, ts: time, uid
 	local dev: vector of double = vector();
 	for ( _, d in deltas )
 		dev += d > q2 ? d - q2 : q2 - d;
-	sort(dev, double_cmp);
+	sort(dev);
 	local mad = median(dev);
 	local skew_score = 1.0 - (bowley < 0.0 ? -bowley : bowley);
 	local mad_score = mad >= q2 ? 0.0 : 1.0 - mad / q2;
@@ -277,8 +283,8 @@ event EncChan::beacon_observation(orig: addr, resp: addr, p: port, ts: time, uid
 		return;
 	b$noticed = T;
 	NOTICE([$note=Beaconing, $src=orig, $dst=resp, $p=p, $uid=uid,
-	        $msg=fmt("%s connects to %s:%s every %.1fs (%d connections)", orig, resp, p, q2, |b$times|),
+	        $msg=fmt("%s connects to %s:%s every %.1fs (%d connections)", orig, resp, p, q2, |b$starts|),
 	        $sub=fmt("connections=%d median_interval=%.3fs bowley_skew=%.3f mad=%.3fs score=%.3f",
-	                 |b$times|, q2, bowley, mad, score),
+	                 |b$starts|, q2, bowley, mad, score),
 	        $identifier=cat(orig, resp, p)]);
 	}

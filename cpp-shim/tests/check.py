@@ -288,6 +288,42 @@ check([n.get("src") for n in beaconing] == ["10.1.1.1"], f"Beaconing on the regu
 logs = zeek(beacons, "policy-beacons-doh", ["EncChan::DoHResolvers=set(203.0.113.7)"])
 check(not [n for n in logs["notice"] if n["note"] == "EncChan::Beaconing"], "DoHResolvers suppress Beaconing")
 
+# Beaconing looks at a pair's latest BeaconMaxConnections (64) starts: a
+# client that connects at random (100 times, 1 to 30 s apart) and then
+# every 5 s (70 times) is noticed on its latest 64 starts, once enough of
+# them are regular (scoring every start in TimeWindow, as before this
+# option, noticed it at the 167th connection).
+def late_beacon_pcap(path):
+    rnd = random.Random(64)
+    pkts = []
+    def udp(src, dst, sport, dport, ts):
+        payload = bytes(rnd.getrandbits(8) for _ in range(64))
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 64, 0, 0, 64, 17, 0, bytes(src), bytes(dst))
+        pkts.append((ts, b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + struct.pack("!HHHH", sport, dport, 72, 0) + payload))
+    t = 1_800_000_000.0
+    starts = []
+    for _ in range(100):
+        t += rnd.uniform(1, 30)
+        starts.append(t)
+    for _ in range(70):
+        t += 5 + rnd.uniform(-0.2, 0.2)
+        starts.append(t)
+    for i, ts in enumerate(starts):
+        udp([10, 1, 1, 3], [203, 0, 113, 9], 20000 + i, 8443, ts)
+        udp([203, 0, 113, 9], [10, 1, 1, 3], 8443, 20000 + i, ts + 0.05)
+    pkts.sort()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for ts, data in pkts:
+            f.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(data), len(data)) + data)
+
+late_beacon = os.path.join(a.work, "late-beacon.pcap")
+late_beacon_pcap(late_beacon)
+logs = zeek(late_beacon, "policy-late-beacon")
+beaconing = [n for n in logs["notice"] if n["note"] == "EncChan::Beaconing"]
+check(len(beaconing) == 1 and "connections=64 " in beaconing[0].get("sub", ""),
+      f"Beaconing over the latest 64 starts: {beaconing}")
+
 # 4a. Server context (prevalence.zeek): distinct internal clients per
 #     external server, the PrevalentClientsThreshold downgrade, and the
 #     subnet and AS allowlists. A downgraded alert stays in encchan.log with
