@@ -51,19 +51,19 @@ module EncChan;
 
 export {
 	## The prevalence window: distinct internal clients are counted per
-	## window of this length (a SumStats epoch), and the last finished
-	## window's counts are kept until the next one finishes. Fixed at
-	## startup.
+	## window of this length (a SumStats epoch in a cluster, a timer on
+	## packet time on one Zeek), and the last finished window's counts are
+	## kept until the next one finishes. Fixed at startup.
 	const PrevalenceWindow: interval = 1 day &redef;
 	## Error margin of the HyperLogLog estimate used past
 	## PrevalenceExactClients (SumStats' default is 0.01), at 95%
 	## confidence. Each counter took about 1.8 KiB at 0.05 and 64 KiB at
-	## 0.01 (measured with Zeek 8.2); SumStats keeps one per external server
-	## seen in the window on each node, and a node's own live count one
-	## per server past PrevalenceExactClients. Small estimates are not
-	## exact: two clients can share a register (Zeek seeds the hash anew in
-	## every process); at 0.05, 5 distinct clients read as 4, and 7 as 6,
-	## in 2 of 300 runs each. Fixed at startup.
+	## 0.01 (measured with Zeek 8.2); in a cluster SumStats keeps one per
+	## external server seen in the window on each node, and every node's
+	## own live count one per server past PrevalenceExactClients. Small
+	## estimates are not exact: two clients can share a register (Zeek
+	## seeds the hash anew in every process); at 0.05, 5 distinct clients
+	## read as 4, and 7 as 6, in 2 of 300 runs each. Fixed at startup.
 	const PrevalenceErrorMargin: double = 0.05 &redef;
 	## Counts below this many clients are exact, on a node and merged
 	## across a cluster's workers: kept by address (SumStats' UNIQUE
