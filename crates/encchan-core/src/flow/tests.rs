@@ -1200,23 +1200,11 @@ fn fuzz_the_answer_flag_is_asked_at_the_measured_layer() {
     let data = include_bytes!(
         "../../../../tests/data/fuzz/chunking-answer-flag-at-the-measured-layer.bin"
     );
-    let cfg = Config::default();
     let split = u16::from_be_bytes([data[1], data[2]]) as usize;
     let (client, server) = data[3..].split_at(split);
-    let run = |step: usize| {
-        let mut flow = Flow::new(Transport::Tcp, 40000, 4444, FlowStart::Observed, 0);
-        for piece in client.chunks(step) {
-            flow.feed(&cfg, Direction::ToServer, piece, 1);
-        }
-        for piece in server.chunks(step) {
-            flow.feed(&cfg, Direction::ToClient, piece, 2);
-        }
-        flow.finish(&cfg, 3);
-        flow.verdict(&cfg)
-    };
-    let whole = run(data.len());
+    let whole = run_both(client, server, data.len());
     for step in [1, 8, 64, 1460] {
-        assert_eq!(run(step), whole, "step {step}");
+        assert_eq!(run_both(client, server, step), whole, "step {step}");
     }
 }
 
