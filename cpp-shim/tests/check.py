@@ -255,13 +255,36 @@ check("EncChan::Symmetric_Only_Channel" not in notes(logs), f"TrustedCryptoLibs:
 # intervals; each check-in is a new UDP connection with 64 random bytes
 # each way. Written as a pcap here.
 import random, struct
+
+
+class UdpCapture:
+    """Ethernet/IPv4/UDP datagrams of 64 random bytes each (drawn from `rnd`
+    in the order they are added), written as a microsecond pcap in time
+    order."""
+
+    def __init__(self, rnd):
+        self.rnd, self.pkts = rnd, []
+
+    def udp(self, src, dst, sport, dport, ts):
+        payload = bytes(self.rnd.getrandbits(8) for _ in range(64))
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 64, 0, 0, 64, 17, 0, bytes(src), bytes(dst))
+        self.pkts.append((ts, b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip
+                          + struct.pack("!HHHH", sport, dport, 72, 0) + payload))
+
+    def write(self, path):
+        """Writes the capture; returns its (time, frame) packets, in order."""
+        self.pkts.sort()
+        with open(path, "wb") as f:
+            f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+            for ts, data in self.pkts:
+                f.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(data), len(data)) + data)
+        return self.pkts
+
+
 def beacon_pcap(path):
     rnd = random.Random(1573)
-    pkts = []
-    def udp(src, dst, sport, dport, ts):
-        payload = bytes(rnd.getrandbits(8) for _ in range(64))
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 64, 0, 0, 64, 17, 0, bytes(src), bytes(dst))
-        pkts.append((ts, b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + struct.pack("!HHHH", sport, dport, 72, 0) + payload))
+    cap = UdpCapture(rnd)
+    udp = cap.udp
     t0 = 1_800_000_000.0
     regular = [t0 + 60 * i + rnd.uniform(-0.5, 0.5) for i in range(12)]
     irregular, t = [], t0
@@ -274,11 +297,7 @@ def beacon_pcap(path):
     for i, ts in enumerate(irregular):
         udp([10, 1, 1, 2], [203, 0, 113, 8], 41000 + i, 8443, ts)
         udp([203, 0, 113, 8], [10, 1, 1, 2], 8443, 41000 + i, ts + 0.05)
-    pkts.sort()
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        for ts, data in pkts:
-            f.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(data), len(data)) + data)
+    cap.write(path)
 
 beacons = os.path.join(a.work, "beacons.pcap")
 beacon_pcap(beacons)
@@ -295,11 +314,8 @@ check(not [n for n in logs["notice"] if n["note"] == "EncChan::Beaconing"], "DoH
 # option, noticed it at the 167th connection).
 def late_beacon_pcap(path):
     rnd = random.Random(64)
-    pkts = []
-    def udp(src, dst, sport, dport, ts):
-        payload = bytes(rnd.getrandbits(8) for _ in range(64))
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 64, 0, 0, 64, 17, 0, bytes(src), bytes(dst))
-        pkts.append((ts, b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + struct.pack("!HHHH", sport, dport, 72, 0) + payload))
+    cap = UdpCapture(rnd)
+    udp = cap.udp
     t = 1_800_000_000.0
     starts = []
     for _ in range(100):
@@ -311,11 +327,7 @@ def late_beacon_pcap(path):
     for i, ts in enumerate(starts):
         udp([10, 1, 1, 3], [203, 0, 113, 9], 20000 + i, 8443, ts)
         udp([203, 0, 113, 9], [10, 1, 1, 3], 8443, 20000 + i, ts + 0.05)
-    pkts.sort()
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        for ts, data in pkts:
-            f.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(data), len(data)) + data)
+    cap.write(path)
 
 late_beacon = os.path.join(a.work, "late-beacon.pcap")
 late_beacon_pcap(late_beacon)
@@ -334,11 +346,8 @@ check(len(beaconing) == 1 and "connections=64 " in beaconing[0].get("sub", ""),
 #     10/8 is local (the documentation ranges are private by default).
 def prevalence_pcap(path):
     rnd = random.Random(13)
-    pkts = []
-    def udp(src, dst, sport, dport, ts):
-        payload = bytes(rnd.getrandbits(8) for _ in range(64))
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 64, 0, 0, 64, 17, 0, bytes(src), bytes(dst))
-        pkts.append((ts, b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + struct.pack("!HHHH", sport, dport, 72, 0) + payload))
+    cap = UdpCapture(rnd)
+    udp = cap.udp
     t0 = 1_800_000_000.0
     starts = [0, 1, 2, 200, 201]
     for i, dt in enumerate(starts):
@@ -346,12 +355,7 @@ def prevalence_pcap(path):
         udp([203, 0, 113, 9], [10, 2, 0, 1 + i], 8443, 42000 + i, t0 + dt + 0.05)
     udp([10, 2, 0, 9], [198, 51, 100, 20], 43000, 8443, t0 + 1.5)
     udp([198, 51, 100, 20], [10, 2, 0, 9], 8443, 43000, t0 + 1.55)
-    pkts.sort()
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        for ts, data in pkts:
-            f.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(data), len(data)) + data)
-    return pkts
+    return cap.write(path)
 
 prev_pcap = os.path.join(a.work, "prevalence.pcap")
 prev_pkts = prevalence_pcap(prev_pcap)
@@ -429,11 +433,8 @@ for run in range(6):
 #       second window's 4 only if SumStats counted 10.2.0.21 there again.
 def window_pcap(path):
     rnd = random.Random(19)
-    pkts = []
-    def udp(src, dst, sport, dport, ts):
-        payload = bytes(rnd.getrandbits(8) for _ in range(64))
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 64, 0, 0, 64, 17, 0, bytes(src), bytes(dst))
-        pkts.append((ts, b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + struct.pack("!HHHH", sport, dport, 72, 0) + payload))
+    cap = UdpCapture(rnd)
+    udp = cap.udp
     t0 = 1_800_000_000.0
     flows = [(21, 90), (22, 91), (23, 92), (21, 120), (24, 121), (25, 122), (26, 123), (27, 230)]
     for i, (host, dt) in enumerate(flows):
@@ -441,11 +442,7 @@ def window_pcap(path):
         udp([203, 0, 113, 50], [10, 2, 0, host], 8443, 44000 + i, t0 + dt + 0.05)
     for dt in (0, 105, 160, 210, 260):
         udp([10, 9, 9, 9], [10, 9, 9, 10], 5000, 5001, t0 + dt)
-    pkts.sort()
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        for ts, data in pkts:
-            f.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(data), len(data)) + data)
+    cap.write(path)
 
 win_pcap = os.path.join(a.work, "prevalence-windows.pcap")
 window_pcap(win_pcap)
@@ -675,22 +672,14 @@ check(any(n.get("note") == "EncChan::Symmetric_Only_Channel" for n in cluster_no
 def cluster_prevalence_pcaps(dir_):
     rnd = random.Random(17)
     def write(path, flows, end):
-        pkts = []
-        def udp(src, dst, sport, dport, ts):
-            payload = bytes(rnd.getrandbits(8) for _ in range(64))
-            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 64, 0, 0, 64, 17, 0, bytes(src), bytes(dst))
-            pkts.append((ts, b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip
-                         + struct.pack("!HHHH", sport, dport, 72, 0) + payload))
+        cap = UdpCapture(rnd)
+        udp = cap.udp
         for host, dt in flows:
             udp([10, 2, 0, host], [203, 0, 113, 9], 42000 + host, 8443, T0 + dt)
             udp([203, 0, 113, 9], [10, 2, 0, host], 8443, 42000 + host, T0 + dt + 0.05)
         # The late packet: a flow of its own, between two other hosts.
         udp([10, 9, 9, 9], [10, 9, 9, 10], 5000, 5001, T0 + end)
-        pkts.sort()
-        with open(path, "wb") as f:
-            f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-            for ts, data in pkts:
-                f.write(struct.pack("<IIII", int(ts), int((ts % 1) * 1e6), len(data), len(data)) + data)
+        cap.write(path)
     T0 = 1_800_000_000.0
     one, two = os.path.join(dir_, "prevalence-w1.pcap"), os.path.join(dir_, "prevalence-w2.pcap")
     write(one, [(1, 0), (2, 1), (3, 2)], 100)
